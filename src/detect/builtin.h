@@ -1,0 +1,9 @@
+/* builtin.h - the built-in detectors: rows of one table (detect.c). */
+#ifndef MT_BUILTIN_H
+#define MT_BUILTIN_H
+
+#include "detect/detector.h"
+
+extern const mt_detector mt_detect_stratum; /* stratum.c: Stratum v1 JSON-RPC */
+
+#endif

@@ -1,0 +1,1334 @@
+/* stratum.c - Stratum v1 detector: newline-delimited JSON-RPC between a miner and its pool (Bitcoin, Zcash ZIP 301, EthereumStratum/1.0.0). */
+/*
+ * Wire format: one JSON object per line, LF terminated (slush0 "Stratum
+ * mining protocol"; ZIP 301 section "Specification"; NiceHash
+ * EthereumStratum/1.0.0). Client requests {"id","method","params"}; server
+ * replies {"id","result","error"} with error null or [code, message,
+ * traceback]; server notifications {"id":null,"method","params"}.
+ *
+ * The decision follows the grammar, not substrings: a line counts only when
+ * it is a JSON object of the right shape for a known method. Three rules
+ * decide (confidence in brackets):
+ *   - a server push of a job (mining.notify) of a known shape [0.95], or of
+ *     the share difficulty / target [0.9];
+ *   - a stratum request answered by a stratum reply with the same id [0.9]
+ *     (refused with a stratum error array [0.85]);
+ *   - a well-formed mining.subscribe / authorize / submit alone [0.6]: a
+ *     miner talking to a pool that is down, or a scanner's probe.
+ */
+#include "detect/builtin.h"
+#include "detect/detector.h"
+#include "util/json.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Limits (compile-time overridable). */
+#ifndef MT_STRATUM_MAX_PACKETS
+#define MT_STRATUM_MAX_PACKETS 64    /* keep reading to grow share/difficulty evidence */
+#endif
+#ifndef MT_STRATUM_MAX_LINE
+#define MT_STRATUM_MAX_LINE 16384u   /* an unterminated line longer than this is not stratum */
+#endif
+#ifndef MT_STRATUM_MAX_TOKENS
+#define MT_STRATUM_MAX_TOKENS 256    /* per line; more is not stratum-shaped */
+#endif
+#ifndef MT_STRATUM_MAX_DEPTH
+#define MT_STRATUM_MAX_DEPTH 8       /* deepest stratum message (subscribe reply) nests 4 */
+#endif
+#ifndef MT_STRATUM_MAX_BAD_LINES
+#define MT_STRATUM_MAX_BAD_LINES 8   /* non-JSON lines tolerated per direction */
+#endif
+#ifndef MT_STRATUM_MAX_FOREIGN
+#define MT_STRATUM_MAX_FOREIGN 4     /* non-stratum JSON messages before giving up */
+#endif
+#ifndef MT_STRATUM_PENDING
+#define MT_STRATUM_PENDING 16        /* outstanding request ids remembered */
+#endif
+#ifndef MT_STRATUM_TAG_TRIES
+#define MT_STRATUM_TAG_TRIES 4       /* notifies searched for a coinbase tag */
+#endif
+#define MT_STRATUM_TAG_SCAN 256u     /* coinbase bytes decoded per part */
+#define MT_STRATUM_METHOD_LEN 40
+
+/* Confidence of each rule. */
+#define CONF_PROBE 0.6
+#define CONF_REFUSED 0.85
+#define CONF_GENERIC_NOTIFY 0.8
+#define CONF_PAIR 0.9
+#define CONF_PUSH 0.9
+#define CONF_NOTIFY 0.95
+#define CONF_BOTH 0.98
+
+enum method {
+	M_NONE = 0,
+	/* client to server */
+	M_SUBSCRIBE,
+	M_AUTHORIZE,
+	M_SUBMIT,
+	M_EXTRANONCE_SUBSCRIBE,
+	M_CONFIGURE,
+	M_SUGGEST_DIFFICULTY,
+	M_SUGGEST_TARGET,
+	M_GET_TRANSACTIONS,
+	M_MULTI_VERSION,
+	/* server to client */
+	M_NOTIFY,
+	M_SET_DIFFICULTY,
+	M_SET_TARGET,
+	M_SET_EXTRANONCE,
+	M_SET_VERSION_MASK,
+	M_RECONNECT,
+	M_SHOW_MESSAGE,
+	M_GET_VERSION
+};
+
+#define M_FIRST_SERVER M_NOTIFY
+
+static const char *const method_names[] = {
+	[M_NONE] = "",
+	[M_SUBSCRIBE] = "mining.subscribe",
+	[M_AUTHORIZE] = "mining.authorize",
+	[M_SUBMIT] = "mining.submit",
+	[M_EXTRANONCE_SUBSCRIBE] = "mining.extranonce.subscribe",
+	[M_CONFIGURE] = "mining.configure",
+	[M_SUGGEST_DIFFICULTY] = "mining.suggest_difficulty",
+	[M_SUGGEST_TARGET] = "mining.suggest_target",
+	[M_GET_TRANSACTIONS] = "mining.get_transactions",
+	[M_MULTI_VERSION] = "mining.multi_version",
+	[M_NOTIFY] = "mining.notify",
+	[M_SET_DIFFICULTY] = "mining.set_difficulty",
+	[M_SET_TARGET] = "mining.set_target",
+	[M_SET_EXTRANONCE] = "mining.set_extranonce",
+	[M_SET_VERSION_MASK] = "mining.set_version_mask",
+	[M_RECONNECT] = "client.reconnect",
+	[M_SHOW_MESSAGE] = "client.show_message",
+	[M_GET_VERSION] = "client.get_version",
+};
+
+#define N_METHODS (sizeof method_names / sizeof method_names[0])
+
+/* Shapes of mining.notify params. */
+enum notify_shape { NS_NONE = 0, NS_BTC, NS_ZEC, NS_ETH, NS_GENERIC };
+
+struct sdir {
+	uint32_t off;      /* start of the next unparsed line */
+	uint32_t scan;     /* bytes before this hold no '\n' after off */
+	uint32_t gap_seen; /* last gap_off acted on */
+	uint16_t bad;      /* non-JSON lines */
+	uint8_t seen;      /* first bytes of this direction looked at */
+	uint8_t started;   /* first line judged */
+	uint8_t resync;    /* next line may begin mid-message */
+	uint8_t done;      /* parse no more of this direction */
+	uint8_t tail_done; /* unterminated last line tried at FIN */
+	uint8_t msgs;      /* JSON objects seen (saturating) */
+};
+
+struct pend {
+	uint64_t id;  /* hash of the id's type and raw text */
+	uint32_t seq; /* age: lowest is oldest */
+	uint8_t method;
+	uint8_t dir;
+	uint8_t used;
+};
+
+typedef struct stratum_state {
+	struct sdir d[2];
+	struct pend pend[MT_STRATUM_PENDING];
+	uint32_t seq;
+	double conf;
+	uint8_t detected;
+	uint8_t excluded;
+	uint8_t stratum_seen; /* any message of the stratum grammar */
+	uint8_t answered;     /* a request paired with a stratum reply */
+	uint8_t notified;     /* a job push of a known shape */
+	uint8_t eth;          /* EthereumStratum shape seen */
+	uint8_t algo_rank;    /* 0 none, 1 from subscribe/set_target, 2 from a job's shape */
+	uint8_t tag_tries;
+	uint8_t foreign;      /* JSON messages outside the grammar */
+} stratum_state;
+
+struct ctx {
+	stratum_state *st;
+	const mt_flow_view *fv;
+	mt_evidence *ev;
+};
+
+/* A parsed line. */
+struct msg {
+	const uint8_t *s;
+	const mt_json_tok *t;
+	int n;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int is_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int blank(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_ws(p[i]))
+			return 0;
+	return 1;
+}
+
+static int type_at(const struct msg *m, int i)
+{
+	return i >= 0 && i < m->n ? m->t[i].type : MT_JSON_NONE;
+}
+
+static int is_str(const struct msg *m, int i)
+{
+	return type_at(m, i) == MT_JSON_STRING;
+}
+
+static int is_bool(const struct msg *m, int i)
+{
+	int ty = type_at(m, i);
+
+	return ty == MT_JSON_TRUE || ty == MT_JSON_FALSE;
+}
+
+/*
+ * A string of hex digits, length in [minlen, maxlen] not counting an
+ * optional "0x" prefix (when allowed). Escaped strings are not hex.
+ */
+static int is_hex_n(const struct msg *m, int i, uint32_t minlen, uint32_t maxlen, int allow0x)
+{
+	const uint8_t *p;
+	uint32_t n;
+
+	if (!is_str(m, i) || m->t[i].escaped)
+		return 0;
+	p = m->s + m->t[i].start;
+	n = m->t[i].len;
+	if (allow0x && n >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		p += 2;
+		n -= 2;
+	}
+	if (n < minlen || n > maxlen)
+		return 0;
+	for (uint32_t k = 0; k < n; k++)
+		if (hexval(p[k]) < 0)
+			return 0;
+	return 1;
+}
+
+static int is_hex64(const struct msg *m, int i, int allow0x)
+{
+	return is_hex_n(m, i, 64, 64, allow0x);
+}
+
+static int is_hex8(const struct msg *m, int i)
+{
+	return is_hex_n(m, i, 8, 8, 0);
+}
+
+/* Coinbase parts: even-length hex. */
+static int is_hex_even(const struct msg *m, int i)
+{
+	return is_hex_n(m, i, 2, UINT32_MAX, 0) && (m->t[i].len % 2) == 0;
+}
+
+/* Child indices of array a, at most max of them; returns the count or -1 if a is not an array or is larger. */
+static int children(const struct msg *m, int a, int *out, int max)
+{
+	int j, k;
+
+	if (type_at(m, a) != MT_JSON_ARRAY || m->t[a].size > (uint32_t)max)
+		return -1;
+	j = a + 1;
+	for (k = 0; k < (int)m->t[a].size; k++) {
+		if (j >= m->n)
+			return -1;
+		out[k] = j;
+		j = (int)m->t[j].next;
+	}
+	return k;
+}
+
+static uint64_t id_hash(const struct msg *m, int i)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	const uint8_t *p = m->s + m->t[i].start;
+
+	h ^= m->t[i].type;
+	h *= 0x100000001b3ULL;
+	for (uint32_t k = 0; k < m->t[i].len; k++) {
+		h ^= p[k];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The id as printed in evidence text: raw, cut. */
+static int id_text_len(const struct msg *m, int i)
+{
+	return m->t[i].len > 32 ? 32 : (int)m->t[i].len;
+}
+
+static const char *id_text(const struct msg *m, int i)
+{
+	return (const char *)m->s + m->t[i].start;
+}
+
+static int valid_id(const struct msg *m, int i)
+{
+	int ty = type_at(m, i);
+
+	return ty == MT_JSON_NUMBER || ty == MT_JSON_STRING || ty == MT_JSON_NULL;
+}
+
+static enum method lookup_method(const char *name)
+{
+	for (size_t k = 1; k < N_METHODS; k++)
+		if (strcmp(name, method_names[k]) == 0)
+			return (enum method)k;
+	return M_NONE;
+}
+
+static int has_prefix_ci(const uint8_t *p, size_t n, const char *pre)
+{
+	size_t k = strlen(pre);
+
+	if (n < k)
+		return 0;
+	for (size_t i = 0; i < k; i++) {
+		uint8_t a = p[i], b = (uint8_t)pre[i];
+
+		if (a >= 'A' && a <= 'Z')
+			a = (uint8_t)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (uint8_t)(b - 'A' + 'a');
+		if (a != b)
+			return 0;
+	}
+	return 1;
+}
+
+static int is_eth_proto(const struct msg *m, int i)
+{
+	return is_str(m, i) &&
+	       has_prefix_ci(m->s + m->t[i].start, m->t[i].len, "EthereumStratum/");
+}
+
+/* ---- evidence --------------------------------------------------------- */
+
+static void ev_tok(mt_evidence *ev, char *field, size_t cap, const struct msg *m, int i)
+{
+	char buf[512];
+	int k = mt_json_str(m->s, &m->t[i], buf, sizeof buf);
+
+	if (k >= 0)
+		mt_ev_set(ev, field, cap, buf, (size_t)k);
+	else /* too long or a bad escape: the raw text, cut and sanitised */
+		mt_ev_set(ev, field, cap, (const char *)m->s + m->t[i].start, m->t[i].len);
+}
+
+static void ev_text(mt_evidence *ev, char *field, size_t cap, const char *s)
+{
+	mt_ev_set(ev, field, cap, s, strlen(s));
+}
+
+static void set_protocol(struct ctx *c)
+{
+	ev_text(c->ev, c->ev->protocol, sizeof c->ev->protocol,
+		c->st->eth ? "ethereum-stratum" : "stratum");
+}
+
+__attribute__((format(printf, 3, 4)))
+static void raise_conf(struct ctx *c, double conf, const char *fmt, ...)
+{
+	stratum_state *st = c->st;
+	mt_evidence *ev = c->ev;
+
+	if (!st->detected) {
+		st->detected = 1;
+		ev->event = MT_EVENT_MINING;
+		ev->version++;
+		set_protocol(c);
+	}
+	if (conf > st->conf) {
+		char text[MT_EV_TEXT_LEN];
+		va_list ap;
+		int k;
+
+		st->conf = conf;
+		ev->confidence = conf;
+		ev->version++;
+		va_start(ap, fmt);
+		k = vsnprintf(text, sizeof text, fmt, ap);
+		va_end(ap);
+		if (k < 0)
+			k = 0;
+		if ((size_t)k >= sizeof text)
+			k = (int)sizeof text - 1;
+		mt_ev_set(ev, ev->evidence, sizeof ev->evidence, text, (size_t)k);
+	}
+}
+
+static void set_eth(struct ctx *c)
+{
+	if (c->st->eth)
+		return;
+	c->st->eth = 1;
+	if (c->st->detected)
+		set_protocol(c);
+}
+
+static void set_algo(struct ctx *c, uint8_t rank, const char *coin, const char *algo)
+{
+	if (rank < c->st->algo_rank)
+		return;
+	c->st->algo_rank = rank;
+	ev_text(c->ev, c->ev->coin, sizeof c->ev->coin, coin);
+	ev_text(c->ev, c->ev->algo, sizeof c->ev->algo, algo);
+}
+
+static void bump_u64(mt_evidence *ev, uint64_t *f)
+{
+	(*f)++;
+	ev->version++;
+}
+
+/* Base58, bech32 (lower case with a '1' separator) or 0x-hex: a payout address, not a login. */
+static int looks_like_address(const char *p, size_t n)
+{
+	static const char b58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+	int ok58 = 1, okb32 = 1, one = 0;
+
+	if (n < 26 || n > 128)
+		return 0;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		for (size_t i = 2; i < n; i++)
+			if (hexval((uint8_t)p[i]) < 0)
+				return 0;
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i];
+
+		if (ch == '\0' || !strchr(b58, ch))
+			ok58 = 0;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
+			okb32 = 0;
+		if (ch == '1')
+			one = 1;
+	}
+	return ok58 || (okb32 && one);
+}
+
+/*
+ * "wallet.worker" / "account.worker" from mining.authorize or
+ * mining.submit params[0]: an address before the first '.' is the wallet;
+ * otherwise split at the last '.'. Without a '.', an address is a wallet and
+ * anything else a worker name.
+ */
+static void set_login(struct ctx *c, const struct msg *m, int i)
+{
+	mt_evidence *ev = c->ev;
+	char buf[512];
+	int k = mt_json_str(m->s, &m->t[i], buf, sizeof buf);
+	const char *first, *last;
+	size_t n;
+
+	if (k <= 0)
+		return;
+	n = (size_t)k;
+	first = memchr(buf, '.', n);
+	if (first) {
+		size_t w = (size_t)(first - buf);
+
+		if (!looks_like_address(buf, w)) {
+			last = first;
+			for (const char *q = first; q; q = memchr(q + 1, '.', n - (size_t)(q + 1 - buf)))
+				last = q;
+			w = (size_t)(last - buf);
+		}
+		if (w > 0)
+			mt_ev_set(ev, ev->wallet, sizeof ev->wallet, buf, w);
+		if (n - w - 1 > 0)
+			mt_ev_set(ev, ev->worker, sizeof ev->worker, buf + w + 1, n - w - 1);
+		return;
+	}
+	if (looks_like_address(buf, n))
+		mt_ev_set(ev, ev->wallet, sizeof ev->wallet, buf, n);
+	else
+		mt_ev_set(ev, ev->worker, sizeof ev->worker, buf, n);
+}
+
+static int looks_like_host(const struct msg *m, int i)
+{
+	const uint8_t *p;
+	uint32_t n;
+	int alnum = 0;
+
+	if (!is_str(m, i) || m->t[i].escaped)
+		return 0;
+	p = m->s + m->t[i].start;
+	n = m->t[i].len;
+	if (n == 0 || n > 253)
+		return 0;
+	for (uint32_t k = 0; k < n; k++) {
+		uint8_t ch = p[k];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+			alnum = 1;
+		else if (ch != '.' && ch != '-' && ch != '_' && ch != ':' && ch != '[' && ch != ']')
+			return 0;
+	}
+	return alnum;
+}
+
+/* ---- coinbase tag ----------------------------------------------------- */
+
+struct run {
+	const uint8_t *p;
+	size_t n;
+	int slash; /* a "/tag/": what pools write by convention, preferred */
+};
+
+/*
+ * The longest printable ASCII run in b[0, n) of six or more characters with
+ * three letters or more, spaces trimmed; a run holding a "/tag/" is cut to
+ * it and wins over any other (pools delimit their tags with slashes; bytes
+ * around are nonces or push lengths that happen to be printable).
+ */
+static void best_run(const uint8_t *b, size_t n, struct run *best)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t s, e, letters = 0, first_slash = SIZE_MAX, last_slash = 0;
+		int slash = 0;
+
+		while (i < n && (b[i] < 0x20 || b[i] > 0x7e))
+			i++;
+		s = i;
+		while (i < n && b[i] >= 0x20 && b[i] <= 0x7e) {
+			if (b[i] == '/') {
+				if (first_slash == SIZE_MAX)
+					first_slash = i;
+				last_slash = i;
+			}
+			i++;
+		}
+		e = i;
+		if (first_slash != SIZE_MAX && last_slash > first_slash + 1) {
+			s = first_slash;
+			e = last_slash + 1;
+			slash = 1;
+		}
+		while (s < e && b[s] == ' ')
+			s++;
+		while (e > s && b[e - 1] == ' ')
+			e--;
+		for (size_t k = s; k < e; k++)
+			if ((b[k] >= 'a' && b[k] <= 'z') || (b[k] >= 'A' && b[k] <= 'Z'))
+				letters++;
+		if (e - s >= 6 && letters >= 3 &&
+		    (slash > best->slash || (slash == best->slash && e - s > best->n))) {
+			best->p = b + s;
+			best->n = e - s;
+			best->slash = slash;
+		}
+	}
+}
+
+/*
+ * Walks script pushes (opcodes 1-75, PUSHDATA1, PUSHDATA2) over b[0, n) and
+ * collects runs inside each push, so that push lengths never join a tag.
+ * With cut_ok a last push may run past n (coinb1 ends mid-script); without,
+ * returns 0 and collects nothing unless the pushes end exactly at n.
+ */
+static int push_runs(const uint8_t *b, size_t n, struct run *best, int cut_ok)
+{
+	struct run r = *best;
+	size_t p = 0;
+
+	while (p < n) {
+		uint8_t op = b[p];
+		size_t len, hdr;
+
+		if (op >= 1 && op <= 75) {
+			len = op;
+			hdr = 1;
+		} else if (op == 0x4c && n - p >= 2) {
+			len = b[p + 1];
+			hdr = 2;
+		} else if (op == 0x4d && n - p >= 3) {
+			len = (size_t)b[p + 1] | (size_t)b[p + 2] << 8;
+			hdr = 3;
+		} else {
+			p++; /* an opcode without data */
+			continue;
+		}
+		if (n - p - hdr < len) {
+			if (!cut_ok)
+				return 0;
+			len = n - p - hdr;
+		}
+		best_run(b + p + hdr, len, &r);
+		p += hdr + len;
+	}
+	*best = r;
+	return 1;
+}
+
+static size_t hex_decode(const uint8_t *h, size_t hlen, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; hlen - i >= 2 && n < cap; i += 2) {
+		int a = hexval(h[i]), b = hexval(h[i + 1]);
+
+		if (a < 0 || b < 0)
+			break;
+		out[n++] = (uint8_t)(a << 4 | b);
+	}
+	return n;
+}
+
+/*
+ * The pool's tag in the coinbase scriptSig (Bitcoin block format: the
+ * coinbase input spends 32 zero bytes, index 0xffffffff, then a varint script
+ * length and the script). coinb1 ends inside the script, before the
+ * extranonces; coinb2 continues it up to the input's sequence.
+ */
+static void coinbase_tag(struct ctx *c, const struct msg *m, int cb1, int cb2)
+{
+	uint8_t b1[MT_STRATUM_TAG_SCAN], b2[MT_STRATUM_TAG_SCAN];
+	size_t n1, n2, i, lim;
+	struct run best = { NULL, 0, 0 };
+
+	n1 = hex_decode(m->s + m->t[cb1].start, m->t[cb1].len, b1, sizeof b1);
+	n2 = hex_decode(m->s + m->t[cb2].start, m->t[cb2].len, b2, sizeof b2);
+
+	for (i = 0; n1 >= 37 && i <= n1 - 37; i++) {
+		size_t k;
+
+		for (k = 0; k < 32 && b1[i + k] == 0; k++)
+			;
+		if (k == 32 && b1[i + 32] == 0xff && b1[i + 33] == 0xff && b1[i + 34] == 0xff &&
+		    b1[i + 35] == 0xff)
+			break;
+	}
+	if (n1 >= 37 && i <= n1 - 37 && b1[i + 36] < 0xfd)
+		push_runs(b1 + i + 37, n1 - i - 37, &best, 1);
+	/*
+	 * coinb2 starts after the extranonces, usually at a push boundary:
+	 * trust its pushes only if they end exactly at the input's sequence.
+	 */
+	for (lim = 0; lim + 4 <= n2; lim++)
+		if (b2[lim] == 0xff && b2[lim + 1] == 0xff && b2[lim + 2] == 0xff && b2[lim + 3] == 0xff)
+			break;
+	if (lim + 4 > n2) /* no sequence seen: no alignment to check */
+		best_run(b2, n2, &best);
+	else if (!push_runs(b2, lim, &best, 0))
+		best_run(b2, lim, &best);
+	if (best.n)
+		mt_ev_set(c->ev, c->ev->coinbase_tag, sizeof c->ev->coinbase_tag,
+			  (const char *)best.p, best.n);
+}
+
+/* ---- the grammar ------------------------------------------------------ */
+
+static void pend_add(stratum_state *st, uint64_t id, uint8_t method, int dir)
+{
+	struct pend *slot = &st->pend[0];
+
+	for (size_t k = 0; k < MT_STRATUM_PENDING; k++) {
+		if (!st->pend[k].used) {
+			slot = &st->pend[k];
+			break;
+		}
+		if (st->pend[k].seq < slot->seq)
+			slot = &st->pend[k]; /* full: overwrite the oldest */
+	}
+	slot->id = id;
+	slot->seq = ++st->seq;
+	slot->method = method;
+	slot->dir = (uint8_t)dir;
+	slot->used = 1;
+}
+
+/* Takes the oldest request with this id sent the other way; returns its method or M_NONE. */
+static enum method pend_take(stratum_state *st, uint64_t id, int dir)
+{
+	struct pend *hit = NULL;
+
+	for (size_t k = 0; k < MT_STRATUM_PENDING; k++) {
+		struct pend *p = &st->pend[k];
+
+		if (p->used && p->id == id && p->dir != dir && (!hit || p->seq < hit->seq))
+			hit = p;
+	}
+	if (!hit)
+		return M_NONE;
+	hit->used = 0;
+	return (enum method)hit->method;
+}
+
+/* Right-shaped params for a client request (slush0 docs, ZIP 301, BIP 310, NiceHash EthereumStratum). */
+static int request_shape(const struct msg *m, enum method meth, int pa)
+{
+	int el[8];
+	int n = children(m, pa, el, 8);
+	int k;
+
+	if (n < 0)
+		return 0;
+	switch (meth) {
+	case M_SUBSCRIBE:
+		/* [agent (, session|protocol (, host, port))], or the slushpool Zcash draft [host, port, agent, session] */
+		if (n > 4)
+			return 0;
+		for (k = 0; k < n; k++) {
+			int ty = type_at(m, el[k]);
+
+			if (ty != MT_JSON_STRING && ty != MT_JSON_NULL && ty != MT_JSON_NUMBER)
+				return 0;
+		}
+		return 1;
+	case M_AUTHORIZE:
+		/* [user (, password)] */
+		if (n < 1 || n > 3 || !is_str(m, el[0]) || m->t[el[0]].len == 0)
+			return 0;
+		for (k = 1; k < n; k++) {
+			int ty = type_at(m, el[k]);
+
+			if (ty != MT_JSON_STRING && ty != MT_JSON_NULL && ty != MT_JSON_NUMBER)
+				return 0;
+		}
+		return 1;
+	case M_SUBMIT:
+		/*
+		 * Bitcoin [worker, job, extranonce2, ntime, nonce (, version bits)];
+		 * ZIP 301 [worker, job, time, nonce_2, solution];
+		 * EthereumStratum [worker, job, nonce]; ethash stratum [worker, job, nonce, header, mix].
+		 */
+		if (n < 3 || n > 6 || !is_str(m, el[0]))
+			return 0;
+		if (!is_str(m, el[1]) && type_at(m, el[1]) != MT_JSON_NUMBER)
+			return 0;
+		for (k = 2; k < n; k++)
+			if (!is_hex_n(m, el[k], 1, UINT32_MAX, 1))
+				return 0;
+		return 1;
+	case M_EXTRANONCE_SUBSCRIBE:
+		return n == 0;
+	case M_CONFIGURE:
+		/* BIP 310: [[extension names], {parameters}] */
+		if (n != 2 || type_at(m, el[1]) != MT_JSON_OBJECT)
+			return 0;
+		{
+			int names[16];
+			int nn = children(m, el[0], names, 16);
+
+			if (nn < 0)
+				return 0;
+			for (k = 0; k < nn; k++)
+				if (!is_str(m, names[k]))
+					return 0;
+		}
+		return 1;
+	case M_SUGGEST_DIFFICULTY:
+	case M_MULTI_VERSION:
+		return n == 1 && type_at(m, el[0]) == MT_JSON_NUMBER;
+	case M_SUGGEST_TARGET:
+		return n == 1 && is_hex_n(m, el[0], 1, 64, 1);
+	case M_GET_TRANSACTIONS:
+		return n == 1 && (is_str(m, el[0]) || type_at(m, el[0]) == MT_JSON_NUMBER);
+	default:
+		return 0;
+	}
+}
+
+static enum notify_shape notify_shape(const struct msg *m, int pa, int *el, int *np)
+{
+	int n = children(m, pa, el, 16);
+	int k;
+
+	*np = n;
+	if (n < 3 || (!is_str(m, el[0]) && type_at(m, el[0]) != MT_JSON_NUMBER))
+		return NS_NONE;
+	/* Bitcoin: job, prevhash, coinb1, coinb2, merkle branch, version, nbits, ntime (, clean) */
+	if ((n == 9 || n == 8) && type_at(m, el[4]) == MT_JSON_ARRAY) {
+		int br[64];
+		int nb = children(m, el[4], br, 64);
+
+		if (nb < 0 || !is_hex64(m, el[1], 0) || !is_hex_even(m, el[2]) || !is_hex_even(m, el[3]) ||
+		    !is_hex8(m, el[5]) || !is_hex8(m, el[6]) || !is_hex8(m, el[7]) ||
+		    (n == 9 && !is_bool(m, el[8])))
+			return NS_NONE;
+		for (k = 0; k < nb; k++)
+			if (!is_hex64(m, br[k], 0))
+				return NS_NONE;
+		return NS_BTC;
+	}
+	/* ZIP 301: job, version, prevhash, merkleroot, reserved, time, bits, clean (forks append more) */
+	if (n >= 8 && is_hex8(m, el[1]) && is_hex64(m, el[2], 0) && is_hex64(m, el[3], 0) &&
+	    is_hex64(m, el[4], 0) && is_hex8(m, el[5]) && is_hex8(m, el[6]) && is_bool(m, el[7]))
+		return NS_ZEC;
+	/*
+	 * EthereumStratum/1.0.0: job, seedhash, headerhash, clean; ethash
+	 * "stratum" (ethminer): job, header, seed (, target) (, clean).
+	 */
+	if (n <= 5 && is_hex64(m, el[1], 1) && is_hex64(m, el[2], 1)) {
+		if (n == 3)
+			return NS_ETH;
+		if (n == 4 && (is_bool(m, el[3]) || is_hex64(m, el[3], 1)))
+			return NS_ETH;
+		if (n == 5 && is_hex64(m, el[3], 1) && is_bool(m, el[4]))
+			return NS_ETH;
+		return NS_NONE;
+	}
+	/*
+	 * Other coins' variants (KawPow: job, header, seed, target, clean,
+	 * height, bits): flat params with two or more 256-bit hex values and a
+	 * clean flag. A Bitcoin layout with a broken field is not one of them.
+	 */
+	{
+		int hashes = 0, flags = 0;
+
+		if (n < 4 || n > 12)
+			return NS_NONE;
+		for (k = 1; k < n; k++) {
+			int ty = type_at(m, el[k]);
+
+			if (ty == MT_JSON_ARRAY || ty == MT_JSON_OBJECT)
+				return NS_NONE;
+			if (is_hex64(m, el[k], 1))
+				hashes++;
+			if (ty == MT_JSON_TRUE || ty == MT_JSON_FALSE)
+				flags++;
+		}
+		return hashes >= 2 && flags >= 1 ? NS_GENERIC : NS_NONE;
+	}
+}
+
+static void on_request(struct ctx *c, const struct msg *m, int dir, enum method meth, int iid, int ip)
+{
+	stratum_state *st = c->st;
+	mt_evidence *ev = c->ev;
+	int el[8];
+	int n;
+
+	if (c->fv->dir_certain && dir != 0)
+		return; /* a client method from the server is not the grammar */
+	if (!valid_id(m, iid) || !request_shape(m, meth, ip))
+		return;
+	st->stratum_seen = 1;
+	if (type_at(m, iid) != MT_JSON_NULL)
+		pend_add(st, id_hash(m, iid), (uint8_t)meth, dir);
+	if (meth != M_SUBSCRIBE && meth != M_AUTHORIZE && meth != M_SUBMIT)
+		return;
+	raise_conf(c, CONF_PROBE, "stratum: %s request (id %.*s)", method_names[meth],
+		   id_text_len(m, iid), id_text(m, iid));
+	n = children(m, ip, el, 8);
+	switch (meth) {
+	case M_SUBSCRIBE:
+		if (n == 4 && type_at(m, el[1]) == MT_JSON_NUMBER) {
+			/* the slushpool Zcash draft order: host, port, agent, session */
+			if (looks_like_host(m, el[0]))
+				ev_tok(ev, ev->pool_host, sizeof ev->pool_host, m, el[0]);
+			if (is_str(m, el[2]) && m->t[el[2]].len)
+				ev_tok(ev, ev->agent, sizeof ev->agent, m, el[2]);
+			set_algo(c, 1, "ZEC", "equihash");
+			break;
+		}
+		if (n >= 1 && is_str(m, el[0]) && m->t[el[0]].len)
+			ev_tok(ev, ev->agent, sizeof ev->agent, m, el[0]);
+		if (n >= 2 && is_eth_proto(m, el[1]))
+			set_eth(c);
+		if (n >= 3 && looks_like_host(m, el[2]))
+			ev_tok(ev, ev->pool_host, sizeof ev->pool_host, m, el[2]);
+		/* [agent, session, host, port] is ZIP 301's order but Bitcoin miners send it
+		 * too: the coin is left to the pool's job shape. */
+		break;
+	case M_AUTHORIZE:
+		set_login(c, m, el[0]);
+		break;
+	case M_SUBMIT:
+		bump_u64(ev, &ev->shares);
+		set_login(c, m, el[0]);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_push(struct ctx *c, const struct msg *m, int dir, enum method meth, int iid, int ip)
+{
+	stratum_state *st = c->st;
+	mt_evidence *ev = c->ev;
+	int el[16];
+	int n;
+
+	if (c->fv->dir_certain && dir != 1)
+		return;
+	if (meth == M_GET_VERSION && (type_at(m, iid) == MT_JSON_NUMBER || type_at(m, iid) == MT_JSON_STRING))
+		pend_add(st, id_hash(m, iid), (uint8_t)meth, dir); /* the miner's answer names its software */
+	if (ip < 0 && (meth == M_GET_VERSION || meth == M_RECONNECT)) {
+		st->stratum_seen = 1;
+		return;
+	}
+	switch (meth) {
+	case M_NOTIFY: {
+		enum notify_shape sh = notify_shape(m, ip, el, &n);
+
+		if (sh == NS_NONE)
+			return;
+		st->stratum_seen = 1;
+		if (sh == NS_ETH)
+			set_eth(c);
+		if (sh == NS_GENERIC) {
+			raise_conf(c, CONF_GENERIC_NOTIFY, "stratum: mining.notify push with %d params", n);
+		} else if (st->answered) {
+			st->notified = 1;
+			raise_conf(c, CONF_BOTH, "stratum: mining.notify push with %d params after an answered request", n);
+		} else {
+			st->notified = 1;
+			raise_conf(c, CONF_NOTIFY, "stratum: mining.notify push with %d params%s", n,
+				   sh == NS_ETH ? " (EthereumStratum)" : "");
+		}
+		bump_u64(ev, &ev->jobs);
+		if (sh == NS_BTC) {
+			set_algo(c, 2, "", "sha256d");
+			if (!ev->coinbase_tag[0] && st->tag_tries < MT_STRATUM_TAG_TRIES) {
+				st->tag_tries++;
+				coinbase_tag(c, m, el[2], el[3]);
+			}
+		} else if (sh == NS_ZEC) {
+			if (n == 8 || (n == 9 && is_bool(m, el[8])))
+				set_algo(c, 2, "ZEC", "equihash");
+			else
+				set_algo(c, 2, "", "equihash");
+		} else if (sh == NS_ETH) {
+			set_algo(c, 2, "", "ethash");
+		}
+		return;
+	}
+	case M_SET_DIFFICULTY: {
+		double d;
+
+		n = children(m, ip, el, 16);
+		if (n < 1 || n > 2 || type_at(m, el[0]) != MT_JSON_NUMBER ||
+		    mt_json_double(m->s, &m->t[el[0]], &d) != 0 || !(d > 0))
+			return;
+		st->stratum_seen = 1;
+		raise_conf(c, CONF_PUSH, "stratum: mining.set_difficulty push (%g)", d);
+		if (!ev->has_difficulty || ev->difficulty != d) {
+			ev->difficulty = d;
+			ev->has_difficulty = 1;
+			ev->version++;
+		}
+		return;
+	}
+	case M_SET_TARGET:
+		n = children(m, ip, el, 16);
+		if (n != 1 || !is_hex_n(m, el[0], 8, 64, 1))
+			return;
+		st->stratum_seen = 1;
+		raise_conf(c, CONF_PUSH, "stratum: mining.set_target push");
+		ev_tok(ev, ev->target, sizeof ev->target, m, el[0]);
+		if (!st->eth)
+			set_algo(c, 1, "ZEC", "equihash");
+		return;
+	case M_RECONNECT:
+		n = children(m, ip, el, 16);
+		if (n < 0)
+			return;
+		st->stratum_seen = 1;
+		if (st->detected && n >= 1 && !ev->pool_host[0] && looks_like_host(m, el[0]))
+			ev_tok(ev, ev->pool_host, sizeof ev->pool_host, m, el[0]);
+		return;
+	default:
+		/* set_extranonce, set_version_mask, show_message, get_version: the grammar, not decisive */
+		if (type_at(m, ip) == MT_JSON_ARRAY)
+			st->stratum_seen = 1;
+		return;
+	}
+}
+
+/* 0: null or absent; 1: stratum error [code, message, ...]; 2: anything else (JSON-RPC 2.0 object ...). */
+static int error_form(const struct msg *m, int ie)
+{
+	int el[3];
+	int ty = type_at(m, ie);
+
+	if (ie < 0 || ty == MT_JSON_NULL)
+		return 0;
+	if (ty == MT_JSON_ARRAY && m->t[ie].size >= 2 && children(m, ie, el, 3) >= 2 &&
+	    type_at(m, el[0]) == MT_JSON_NUMBER && is_str(m, el[1]))
+		return 1;
+	return 2;
+}
+
+/* 1 a stratum answer, 2 a stratum refusal, 0 not a stratum reply to meth. */
+static int reply_form(const struct msg *m, enum method meth, int ir, int ef)
+{
+	int rt = type_at(m, ir);
+
+	if (ef == 1)
+		return (ir < 0 || rt == MT_JSON_NULL) ? 2 : 0;
+	if (ef != 0 || ir < 0)
+		return 0;
+	switch (meth) {
+	case M_SUBSCRIBE: {
+		/* [subscriptions, extranonce1, extranonce2_size]; ZIP 301 [session, nonce1]; EthereumStratum [[...], extranonce] */
+		int el[3];
+		int r0;
+
+		if (rt != MT_JSON_ARRAY || m->t[ir].size < 2 || m->t[ir].size > 3 ||
+		    children(m, ir, el, 3) < 2)
+			return 0;
+		r0 = type_at(m, el[0]);
+		if (r0 != MT_JSON_ARRAY && r0 != MT_JSON_STRING && r0 != MT_JSON_NULL)
+			return 0;
+		if (!is_hex_n(m, el[1], 0, 64, 0))
+			return 0;
+		if (m->t[ir].size == 3 && type_at(m, el[2]) != MT_JSON_NUMBER)
+			return 0;
+		return 1;
+	}
+	case M_AUTHORIZE:
+	case M_SUBMIT:
+	case M_EXTRANONCE_SUBSCRIBE:
+		return rt == MT_JSON_TRUE || rt == MT_JSON_FALSE;
+	case M_CONFIGURE:
+		return rt == MT_JSON_OBJECT;
+	default:
+		return rt != MT_JSON_NONE;
+	}
+}
+
+/* Does a subscribe result name EthereumStratum (result[0] = ["mining.notify", id, "EthereumStratum/1.0.0"])? */
+static int eth_subscribe_result(const struct msg *m, int ir)
+{
+	int el[3], sub[4];
+	int n = children(m, ir, el, 3);
+	int k, ns;
+
+	if (n < 1)
+		return 0;
+	ns = children(m, el[0], sub, 4);
+	for (k = 0; k < ns; k++)
+		if (is_eth_proto(m, sub[k]))
+			return 1;
+	return 0;
+}
+
+static void on_reply(struct ctx *c, const struct msg *m, int dir, int iid, int ir, int ie)
+{
+	stratum_state *st = c->st;
+	mt_evidence *ev = c->ev;
+	enum method meth;
+	int ef, form, rt;
+
+	if (type_at(m, iid) != MT_JSON_NUMBER && type_at(m, iid) != MT_JSON_STRING)
+		return; /* id null: an unsolicited error, nothing to pair */
+	meth = pend_take(st, id_hash(m, iid), dir);
+	if (meth == M_NONE)
+		return;
+	ef = error_form(m, ie);
+	rt = type_at(m, ir);
+	if (meth == M_GET_VERSION) {
+		/* client.get_version answered: not evidence of a pool, but the agent */
+		if (st->detected && rt == MT_JSON_STRING && m->t[ir].len && !ev->agent[0])
+			ev_tok(ev, ev->agent, sizeof ev->agent, m, ir);
+		return;
+	}
+	form = reply_form(m, meth, ir, ef);
+	if (meth == M_SUBMIT && st->detected) {
+		if (ef == 0 && rt == MT_JSON_TRUE)
+			bump_u64(ev, &ev->shares_accepted);
+		else if (rt == MT_JSON_FALSE || ef != 0)
+			bump_u64(ev, &ev->shares_rejected);
+	}
+	if (form == 0)
+		return;
+	st->stratum_seen = 1;
+	if (form == 2) {
+		raise_conf(c, CONF_REFUSED, "stratum: %s request refused with a stratum error (id %.*s)",
+			   method_names[meth], id_text_len(m, iid), id_text(m, iid));
+		return;
+	}
+	st->answered = 1;
+	if (meth == M_SUBSCRIBE && eth_subscribe_result(m, ir))
+		set_eth(c);
+	if (st->notified)
+		raise_conf(c, CONF_BOTH, "stratum: %s request answered (id %.*s) in a session with mining.notify pushes",
+			   method_names[meth], id_text_len(m, iid), id_text(m, iid));
+	else
+		raise_conf(c, CONF_PAIR, "stratum: %s request answered (id %.*s)", method_names[meth],
+			   id_text_len(m, iid), id_text(m, iid));
+}
+
+static void not_mine(struct ctx *c)
+{
+	if (!c->st->detected)
+		c->st->excluded = 1;
+}
+
+static void foreign_msg(struct ctx *c)
+{
+	stratum_state *st = c->st;
+
+	if (st->foreign < UINT8_MAX)
+		st->foreign++;
+	if (st->foreign >= MT_STRATUM_MAX_FOREIGN && !st->stratum_seen)
+		not_mine(c);
+}
+
+static void on_object(struct ctx *c, const struct msg *m, int dir, int first_msg)
+{
+	int im = mt_json_get(m->s, m->t, m->n, 0, "method");
+	int iid = mt_json_get(m->s, m->t, m->n, 0, "id");
+	int ip = mt_json_get(m->s, m->t, m->n, 0, "params");
+	enum method meth = M_NONE;
+
+	if (im >= 0) {
+		char name[MT_STRATUM_METHOD_LEN];
+		int k = is_str(m, im) ? mt_json_str(m->s, &m->t[im], name, sizeof name) : -1;
+
+		if (k >= 0)
+			meth = lookup_method(name);
+		if (meth == M_NONE) {
+			if (k >= 0 && (strncmp(name, "mining.", 7) == 0 || strncmp(name, "client.", 7) == 0))
+				return; /* an extension we do not know: neutral */
+			/*
+			 * A miner's first words are a stratum request; a client
+			 * that opens with eth_*, login, echo ... speaks another
+			 * JSON-RPC dialect.
+			 */
+			if (first_msg && dir == 0 && c->fv->dir_certain && !c->fv->midstream[0])
+				not_mine(c);
+			else
+				foreign_msg(c);
+			return;
+		}
+		if (meth >= M_FIRST_SERVER)
+			on_push(c, m, dir, meth, iid, ip);
+		else
+			on_request(c, m, dir, meth, iid, ip);
+		return;
+	}
+	if (iid >= 0) {
+		int ir = mt_json_get(m->s, m->t, m->n, 0, "result");
+		int ie = mt_json_get(m->s, m->t, m->n, 0, "error");
+
+		if (ir >= 0 || ie >= 0) {
+			on_reply(c, m, dir, iid, ir, ie);
+			return;
+		}
+	}
+	foreign_msg(c);
+}
+
+/* One complete line; tentative: it may be a fragment (after a resync or at FIN), so failure costs nothing. */
+static void on_line(struct ctx *c, int dir, const uint8_t *p, size_t n, int tentative)
+{
+	mt_json_tok toks[MT_STRATUM_MAX_TOKENS];
+	struct sdir *ds = &c->st->d[dir];
+	int first = !ds->started;
+	int nt;
+
+	if (n > MT_STRATUM_MAX_LINE) {
+		if (!tentative)
+			ds->started = 1;
+		return;
+	}
+	nt = mt_json_parse(p, n, toks, MT_STRATUM_MAX_TOKENS, MT_STRATUM_MAX_DEPTH);
+	if (nt > 0 && toks[0].type == MT_JSON_OBJECT) {
+		struct msg m = { p, toks, nt };
+		int first_msg = ds->msgs == 0;
+
+		ds->started = 1;
+		if (ds->msgs < UINT8_MAX)
+			ds->msgs++;
+		on_object(c, &m, dir, first_msg);
+		return;
+	}
+	if (tentative)
+		return;
+	ds->started = 1;
+	if (nt == MT_JSON_E_TOKENS || nt == MT_JSON_E_DEPTH) {
+		/* JSON too big to be a stratum message: not ours, not proof of another protocol */
+		foreign_msg(c);
+		return;
+	}
+	if (first) {
+		not_mine(c); /* this direction does not speak JSON lines */
+		return;
+	}
+	if (++ds->bad > MT_STRATUM_MAX_BAD_LINES) {
+		not_mine(c);
+		ds->done = 1;
+	}
+}
+
+/* JSON text never holds raw control bytes other than white space (RFC 8259 sections 2 and 7). */
+static int has_ctl(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return 1;
+	return 0;
+}
+
+/* Parses the complete lines in [off, end). */
+static void scan_lines(struct ctx *c, int dir, uint32_t end)
+{
+	struct sdir *ds = &c->st->d[dir];
+	const uint8_t *data = c->fv->data[dir];
+
+	while (!ds->done && !c->st->excluded && ds->off < end) {
+		uint32_t from = ds->scan > ds->off ? ds->scan : ds->off;
+		const uint8_t *nl = NULL;
+		uint32_t s0, e;
+		int tentative;
+
+		if (!ds->started && !ds->resync) {
+			/* a stratum line starts with '{': judge binary, HTTP, TLS at once */
+			uint32_t k = ds->off;
+
+			while (k < end && is_ws(data[k]))
+				k++;
+			if (k < end && data[k] != '{') {
+				not_mine(c);
+				if (c->st->excluded)
+					return;
+			}
+		}
+		if (from < end)
+			nl = memchr(data + from, '\n', end - from);
+		if (!nl) {
+			/* a fragment we would forgive must at least be text */
+			if (ds->resync && !ds->started && has_ctl(data + from, end - from))
+				not_mine(c);
+			ds->scan = end;
+			if (end - ds->off > MT_STRATUM_MAX_LINE) {
+				not_mine(c);
+				ds->done = 1;
+			}
+			return;
+		}
+		e = (uint32_t)(nl - data);
+		s0 = ds->off;
+		tentative = ds->resync;
+		ds->off = e + 1;
+		ds->scan = ds->off;
+		ds->resync = 0;
+		if (tentative && !ds->started && has_ctl(data + from, e - from)) {
+			not_mine(c); /* binary before the first newline: not JSON lines */
+			continue;
+		}
+		if (!blank(data + s0, e - s0))
+			on_line(c, dir, data + s0, e - s0, tentative);
+	}
+}
+
+static void process_dir(struct ctx *c, int dir)
+{
+	const mt_flow_view *fv = c->fv;
+	struct sdir *ds = &c->st->d[dir];
+	uint32_t len = fv->len[dir];
+	uint32_t g = fv->gap_off[dir];
+
+	if (ds->done || !fv->data[dir] || len == 0)
+		return;
+	if (len < ds->off) { /* the stream never shrinks; refuse to guess */
+		ds->done = 1;
+		return;
+	}
+	if (!ds->seen) {
+		ds->seen = 1;
+		if (fv->midstream[dir])
+			ds->resync = 1; /* capture began mid-connection: the first line may be a fragment */
+	}
+	if (g != 0 && g != ds->gap_seen) {
+		ds->gap_seen = g;
+		if (g >= ds->off && g <= len) {
+			/* lines wholly before the hole stand; the one across it is lost */
+			scan_lines(c, dir, g);
+			if (ds->done || c->st->excluded)
+				return;
+			ds->off = g;
+			ds->scan = g;
+			ds->resync = 1;
+		}
+	}
+	scan_lines(c, dir, len);
+	if (!ds->done && !c->st->excluded && fv->fin[dir] && !ds->tail_done && ds->off < len) {
+		/* the sender closed after a message without its newline: complete if it parses */
+		ds->tail_done = 1;
+		if (!blank(fv->data[dir] + ds->off, len - ds->off))
+			on_line(c, dir, fv->data[dir] + ds->off, len - ds->off, 1);
+		ds->off = len;
+		ds->scan = len;
+	}
+}
+
+static int stratum_on_packet(void *global, void *state, const mt_flow_view *fv,
+			     const mt_pkt_view *pv, mt_evidence *ev)
+{
+	stratum_state *st = state;
+	struct ctx c = { st, fv, ev };
+
+	(void)global;
+	if (!st || !fv || !pv || !ev)
+		return MT_UNDECIDED;
+	if (st->excluded)
+		return MT_EXCLUDED;
+	if (fv->l4proto != 6) {
+		not_mine(&c);
+		return st->detected ? MT_DETECTED : MT_EXCLUDED;
+	}
+	/* requests before replies when both directions grew */
+	process_dir(&c, 0);
+	process_dir(&c, 1);
+	if (st->detected) {
+		/* A request alone is the weakest rule: hold it until the server has said
+		 * something (or nothing, by the end), so the first record tells the most. */
+		if (ev->confidence <= CONF_PROBE && !pv->flow_end && !fv->fin[0] && !fv->fin[1] &&
+		    fv->bytes[1] == 0)
+			return MT_UNDECIDED;
+		return MT_DETECTED;
+	}
+	if (st->excluded)
+		return MT_EXCLUDED;
+	if (st->d[0].done && st->d[1].done)
+		return MT_EXCLUDED;
+	return MT_UNDECIDED;
+}
+
+const mt_detector mt_detect_stratum = {
+	.api_version = MT_DETECTOR_API_VERSION,
+	.name = "stratum",
+	.description = "Stratum v1 mining JSON-RPC lines (Bitcoin, Zcash ZIP 301, EthereumStratum/1.0.0)",
+	.wants = MT_WANT_TCP,
+	.max_packets = MT_STRATUM_MAX_PACKETS,
+	.state_size = sizeof(stratum_state),
+	.init = NULL,
+	.fini = NULL,
+	.on_packet = stratum_on_packet,
+	.flow_free = NULL,
+};
