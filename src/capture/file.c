@@ -1,0 +1,136 @@
+/* file.c - offline packet source: pcap and pcapng files (and stdin) read through libpcap. */
+#include "capture/capture.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mt_capture {
+	pcap_t *pcap;
+	int linktype;
+	volatile sig_atomic_t stop;
+	char err[PCAP_ERRBUF_SIZE + 64];
+};
+
+/* Copies libpcap's message, dropping a trailing newline. */
+static void set_err(char *dst, size_t cap, const char *msg)
+{
+	size_t n;
+
+	if (!cap)
+		return;
+	snprintf(dst, cap, "%s", msg);
+	n = strlen(dst);
+	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == '\r'))
+		dst[--n] = '\0';
+}
+
+mt_capture *mt_capture_open_file(const char *path, const char *bpf, char *err,
+				 size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	struct bpf_program prog;
+	mt_capture *c;
+
+	ebuf[0] = '\0';
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		set_err(err, errlen, strerror(ENOMEM));
+		return NULL;
+	}
+	c->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (!c->pcap) {
+		/* libpcap says "unknown file format" for a file that is not a capture. */
+		set_err(err, errlen, ebuf[0] ? ebuf : "cannot open");
+		free(c);
+		return NULL;
+	}
+	c->linktype = pcap_datalink(c->pcap);
+	if (bpf && *bpf) {
+		if (pcap_compile(c->pcap, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+			char m[PCAP_ERRBUF_SIZE + 64];
+			snprintf(m, sizeof(m), "bad filter: %s", pcap_geterr(c->pcap));
+			set_err(err, errlen, m);
+			goto err;
+		}
+		if (pcap_setfilter(c->pcap, &prog) < 0) {
+			set_err(err, errlen, pcap_geterr(c->pcap));
+			pcap_freecode(&prog);
+			goto err;
+		}
+		pcap_freecode(&prog);
+	}
+	return c;
+err:
+	pcap_close(c->pcap);
+	free(c);
+	return NULL;
+}
+
+int mt_capture_linktype(const mt_capture *c)
+{
+	/* pcap_datalink gives DLT_ values; the ones that differ from LINKTYPE_ are mapped. */
+	switch (c->linktype) {
+	case DLT_RAW:
+		return 101; /* DLT_RAW is 12 or 14 on some platforms */
+	default:
+		return c->linktype;
+	}
+}
+
+int mt_capture_run(mt_capture *c, mt_capture_fn fn, void *ctx, uint64_t *budget)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int lt = mt_capture_linktype(c);
+	int rc;
+
+	for (;;) {
+		if (c->stop)
+			return MT_CAPTURE_STOPPED;
+		if (budget && *budget == 0)
+			return MT_CAPTURE_COUNT;
+		rc = pcap_next_ex(c->pcap, &h, &data);
+		if (rc == 1) {
+			uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+			if (h->ts.tv_sec < 0)
+				ts = 0;
+			fn(ctx, lt, ts, data, h->caplen, h->len < h->caplen ? h->caplen : h->len);
+			if (budget)
+				(*budget)--;
+			continue;
+		}
+		if (rc == PCAP_ERROR_BREAK)
+			return MT_CAPTURE_EOF;
+		if (rc == 0)
+			continue; /* live timeout: not for files */
+		set_err(c->err, sizeof(c->err), pcap_geterr(c->pcap));
+		/* libpcap reports a file that ends inside a record as "truncated ...". */
+		if (strstr(c->err, "truncated"))
+			return MT_CAPTURE_TRUNCATED;
+		return MT_CAPTURE_ERROR;
+	}
+}
+
+void mt_capture_stop(mt_capture *c)
+{
+	c->stop = 1;
+	pcap_breakloop(c->pcap);
+}
+
+const char *mt_capture_error(const mt_capture *c)
+{
+	return c->err;
+}
+
+void mt_capture_close(mt_capture *c)
+{
+	if (!c)
+		return;
+	if (c->pcap)
+		pcap_close(c->pcap);
+	free(c);
+}

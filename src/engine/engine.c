@@ -1,0 +1,481 @@
+/* engine.c - one worker's pipeline: decode -> flow -> stream -> detect -> evidence -> sinks. */
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/ndpi.h"
+#include "evidence/hit.h"
+#include "util/jw.h"
+#include "util/log.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* nDPI's labels of a flow, kept compactly once nDPI is done: four strings in one block. */
+typedef struct ndpi_labels {
+	const char *proto, *sni, *host, *ua;
+	char text[];
+} ndpi_labels;
+
+/* Per-flow state of the engine (mt_flow.user); made at the flow's first packet. */
+typedef struct fstate {
+	mt_stream_dir sd[2];
+	mt_ndpi_flow *nf;       /* while nDPI runs */
+	ndpi_labels *lbl;       /* after nDPI is done, if it said anything */
+	mt_evidence *ev;        /* once a detector wrote evidence */
+	uint8_t *dstate;        /* detector states, reg->state_total bytes */
+	uint32_t active;        /* detectors still asked */
+	uint32_t touched;       /* detectors whose state holds something (flow_free) */
+	int owner;              /* detector that identified the flow, or -1 */
+	uint32_t payload_pkts;
+	uint32_t nreports;
+	uint32_t reported_version;
+	uint64_t last_report_us;
+	int64_t mem;            /* bytes accounted to the flow table for this flow */
+	int64_t ndpi_mem;       /* of which nf */
+} fstate;
+
+struct mt_engine {
+	mt_engine_cfg cfg;
+	const mt_detect_reg *reg;
+	mt_flowtab *ft;
+	mt_ndpi *ndpi;
+	mt_sink *sinks[MT_ENGINE_MAX_SINKS];
+	int nsinks;
+	mt_engine_stats st;
+	mt_decode_stats dst;
+	mt_stream_stats sst;
+	mt_evidence scratch;
+	mt_ndpi_info ni;        /* nDPI's answer for the flow it just finished */
+	mt_jw jw;
+	uint64_t now_us;
+};
+
+void mt_engine_cfg_default(mt_engine_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	mt_flow_cfg_default(&cfg->flow);
+	mt_stream_cfg_default(&cfg->stream);
+	cfg->ndpi = 1;
+	cfg->update_interval = MT_ENGINE_DEFAULT_UPDATE_INTERVAL;
+}
+
+static void mem_add(mt_engine *e, fstate *fs, int64_t delta)
+{
+	if (delta) {
+		fs->mem += delta;
+		mt_flowtab_mem_add(e->ft, delta);
+	}
+}
+
+/* ---- records ---- */
+
+static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
+{
+	mt_hit h;
+	int i;
+
+	if (!fs->ev)
+		return;
+	h.flow = f;
+	h.ev = fs->ev;
+	h.ts_us = e->now_us;
+	h.status = status;
+	h.seq = ++fs->nreports;
+	h.app_proto = fs->lbl && fs->lbl->proto[0] ? fs->lbl->proto : NULL;
+	mt_jw_reset(&e->jw);
+	if (mt_hit_json(&e->jw, &h) < 0) {
+		e->st.alloc_fail++;
+		return;
+	}
+	for (i = 0; i < e->nsinks; i++) {
+		if (e->sinks[i]->write(e->sinks[i], e->jw.buf, e->jw.len) < 0)
+			e->st.sink_errors++;
+	}
+	fs->reported_version = fs->ev->version;
+	fs->last_report_us = e->now_us;
+	e->st.hits++;
+	if (status == MT_HIT_NEW) {
+		e->st.hits_new++;
+		if (fs->ev->event == MT_EVENT_CRYPTO_P2P)
+			e->st.hits_p2p++;
+		else
+			e->st.hits_mining++;
+	} else {
+		e->st.hit_updates++;
+	}
+}
+
+/* ---- nDPI ---- */
+
+/* Keeps nDPI's final labels (from e->ni) compactly and frees its flow state. */
+static void ndpi_finish(mt_engine *e, fstate *fs)
+{
+	const mt_ndpi_info *ni = &e->ni;
+	size_t l[4], total;
+	const char *src[4];
+	ndpi_labels *lb;
+	char *p;
+	int i;
+
+	src[0] = ni->proto;
+	src[1] = ni->sni;
+	src[2] = ni->http_host;
+	src[3] = ni->http_ua;
+	total = 0;
+	for (i = 0; i < 4; i++)
+		total += (l[i] = strnlen(src[i], 255)) + 1;
+	lb = total > 4 ? malloc(sizeof(*lb) + total) : NULL;
+	if (lb) {
+		const char **dst[4] = {&lb->proto, &lb->sni, &lb->host, &lb->ua};
+		p = lb->text;
+		for (i = 0; i < 4; i++) {
+			memcpy(p, src[i], l[i]);
+			p[l[i]] = '\0';
+			*dst[i] = p;
+			p += l[i] + 1;
+		}
+		fs->lbl = lb;
+		mem_add(e, fs, (int64_t)(sizeof(*lb) + total));
+	}
+	mt_ndpi_flow_free(fs->nf);
+	fs->nf = NULL;
+	mem_add(e, fs, -fs->ndpi_mem);
+	fs->ndpi_mem = 0;
+}
+
+static void ndpi_packet(mt_engine *e, fstate *fs, const mt_pkt *p, int dir)
+{
+	e->st.ndpi_packets++;
+	if (mt_ndpi_packet(e->ndpi, fs->nf, p, dir, &e->ni))
+		ndpi_finish(e, fs);
+}
+
+/* ---- detectors ---- */
+
+static void flow_view(const mt_flow *f, const fstate *fs, mt_flow_view *fv)
+{
+	int d;
+
+	memset(fv, 0, sizeof(*fv));
+	fv->ipver = f->key.ipver;
+	fv->l4proto = f->key.l4proto;
+	fv->dir_certain = f->dir_certain;
+	fv->cli_addr = mt_flow_cli_addr(f);
+	fv->srv_addr = mt_flow_srv_addr(f);
+	fv->cli_port = mt_flow_cli_port(f);
+	fv->srv_port = mt_flow_srv_port(f);
+	fv->first_us = f->first_us;
+	for (d = 0; d < 2; d++) {
+		fv->pkts[d] = f->pkts[d];
+		fv->bytes[d] = f->bytes[d];
+		fv->data[d] = fs->sd[d].buf;
+		fv->len[d] = fs->sd[d].len;
+		fv->gap_off[d] = fs->sd[d].gap_off;
+		fv->midstream[d] = fs->sd[d].midstream;
+		fv->fin[d] = fs->sd[d].fin;
+		fv->capped[d] = fs->sd[d].capped;
+	}
+	if (fs->lbl) {
+		fv->ndpi_proto = fs->lbl->proto[0] ? fs->lbl->proto : NULL;
+		fv->sni = fs->lbl->sni[0] ? fs->lbl->sni : NULL;
+		fv->http_host = fs->lbl->host[0] ? fs->lbl->host : NULL;
+		fv->http_ua = fs->lbl->ua[0] ? fs->lbl->ua : NULL;
+	}
+}
+
+static void streams_free(mt_engine *e, fstate *fs)
+{
+	int64_t md = 0;
+
+	mt_stream_dir_free(&fs->sd[0], &md);
+	mt_stream_dir_free(&fs->sd[1], &md);
+	mem_add(e, fs, md);
+}
+
+/*
+ * Asks the active detectors in `mask` about the flow. Until one has
+ * identified it, detectors write into a scratch evidence that is kept only if
+ * they wrote something; the first to answer MT_DETECTED owns the flow and,
+ * from then on, is the only one asked.
+ */
+static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
+			  const mt_pkt_view *pv)
+{
+	const mt_detect_reg *r = e->reg;
+	mt_flow_view fv;
+	uint32_t todo = fs->active & mask;
+	int built = 0;
+
+	while (todo) {
+		int i = __builtin_ctz(todo);
+		const mt_detector *d = r->det[i];
+		mt_evidence *ev;
+		int ans, scratch = 0;
+
+		todo &= todo - 1;
+		if (!built) {
+			flow_view(f, fs, &fv);
+			built = 1;
+		}
+		if (fs->ev) {
+			ev = fs->ev;
+		} else {
+			memset(&e->scratch, 0, sizeof(e->scratch));
+			ev = &e->scratch;
+			scratch = 1;
+		}
+		e->st.detector_calls++;
+		fs->touched |= 1u << i;
+		ans = d->on_packet(r->global[i], fs->dstate + r->state_off[i], &fv, pv, ev);
+		if (scratch && (ev->version || ans == MT_DETECTED)) {
+			fs->ev = malloc(sizeof(*fs->ev));
+			if (!fs->ev) {
+				e->st.alloc_fail++;
+				continue;
+			}
+			memcpy(fs->ev, ev, sizeof(*fs->ev));
+			mem_add(e, fs, (int64_t)sizeof(*fs->ev));
+		}
+		if (ans == MT_DETECTED) {
+			if (fs->owner < 0) {
+				if (fs->ev->event == MT_EVENT_NONE)
+					fs->ev->event = MT_EVENT_MINING;
+				MT_EV_SET(fs->ev, detector, d->name, strlen(d->name));
+				fs->owner = i;
+				fs->active = 1u << i;
+				todo = 0;
+				e->st.flows_detected++;
+				emit(e, f, fs, MT_HIT_NEW);
+			} else if (fs->ev->version != fs->reported_version && !pv->flow_end &&
+				   e->now_us - fs->last_report_us >=
+					   (uint64_t)e->cfg.update_interval * 1000000u) {
+				emit(e, f, fs, MT_HIT_UPDATE);
+			}
+		} else if (ans == MT_EXCLUDED) {
+			fs->active &= ~(1u << i);
+			if (fs->owner < 0 && fs->ev)
+				memset(fs->ev, 0, sizeof(*fs->ev)); /* its partial evidence goes with it */
+		}
+		if (d->max_packets && fs->payload_pkts >= d->max_packets)
+			fs->active &= ~(1u << i);
+	}
+	if (!(fs->active & r->tcp_mask) && (fs->sd[0].alloc || fs->sd[1].alloc))
+		streams_free(e, fs);
+}
+
+static fstate *fstate_new(mt_engine *e, mt_flow *f)
+{
+	size_t sz = sizeof(fstate) + e->reg->state_total;
+	fstate *fs = calloc(1, sz);
+
+	if (!fs) {
+		e->st.alloc_fail++;
+		return NULL;
+	}
+	fs->dstate = (uint8_t *)(fs + 1);
+	fs->owner = -1;
+	fs->active = f->key.l4proto == 6 ? e->reg->tcp_mask : e->reg->udp_mask;
+	f->user = fs;
+	mem_add(e, fs, (int64_t)sz);
+	e->st.flows_inspected++;
+	if (e->ndpi) {
+		size_t m = 0;
+		fs->nf = mt_ndpi_flow_new(e->ndpi, &m);
+		if (fs->nf) {
+			fs->ndpi_mem = (int64_t)m;
+			mem_add(e, fs, fs->ndpi_mem);
+			e->st.ndpi_flows++;
+		}
+	}
+	return fs;
+}
+
+/* Frees what fs holds; the flow table gets its memory back through mem_add. */
+static void fstate_free(mt_engine *e, fstate *fs)
+{
+	const mt_detect_reg *r = e->reg;
+	uint32_t t = fs->touched;
+
+	while (t) {
+		int i = __builtin_ctz(t);
+		t &= t - 1;
+		if (r->det[i]->flow_free)
+			r->det[i]->flow_free(r->global[i], fs->dstate + r->state_off[i]);
+	}
+	streams_free(e, fs);
+	mt_ndpi_flow_free(fs->nf);
+	free(fs->lbl);
+	free(fs->ev);
+	mt_flowtab_mem_add(e->ft, -fs->mem);
+	free(fs);
+}
+
+/* The flow table's end callback: last words from the detectors, the final record. */
+static void on_flow_end(mt_flow *f, int reason, void *ctx)
+{
+	mt_engine *e = ctx;
+	fstate *fs = f->user;
+	mt_pkt_view pv;
+	int64_t md = 0;
+
+	(void)reason;
+	if (!fs)
+		return;
+	if (fs->nf) {
+		mt_ndpi_giveup(e->ndpi, fs->nf, &e->ni);
+		ndpi_finish(e, fs);
+	}
+	if (fs->active && fs->payload_pkts) {
+		if (f->key.l4proto == 6) {
+			mt_stream_drain(&fs->sd[0], &e->cfg.stream, &e->sst, &md);
+			mt_stream_drain(&fs->sd[1], &e->cfg.stream, &e->sst, &md);
+			mem_add(e, fs, md);
+		}
+		memset(&pv, 0, sizeof(pv));
+		pv.ts_us = f->last_us;
+		pv.flow_end = 1;
+		run_detectors(e, f, fs, fs->active, &pv);
+	}
+	if (fs->owner >= 0 && fs->ev && fs->ev->version != fs->reported_version)
+		emit(e, f, fs, MT_HIT_END);
+	fstate_free(e, fs);
+	f->user = NULL;
+}
+
+/* ---- per packet ---- */
+
+void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
+		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len)
+{
+	mt_pkt p;
+	mt_flow *f;
+	fstate *fs;
+	mt_pkt_view pv;
+	int dir, created, n;
+
+	e->st.packets++;
+	e->st.bytes += wire_len;
+	if (unlikely(e->st.first_ts_us == 0))
+		e->st.first_ts_us = ts_us;
+	/* Packet time never goes backwards for the flow table, whatever the capture says. */
+	if (ts_us > e->now_us)
+		e->now_us = ts_us;
+	e->st.last_ts_us = e->now_us;
+	if (mt_decode_frame(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst) != MT_DECODE_L4)
+		return;
+	f = mt_flowtab_packet(e->ft, &p, &dir, &created);
+	if (unlikely(!f))
+		return;
+	fs = f->user;
+	if (!fs) {
+		fs = fstate_new(e, f);
+		if (!fs)
+			return;
+	}
+	if (fs->nf)
+		ndpi_packet(e, fs, &p, dir);
+	if (!fs->active)
+		return;
+	if (p.l4proto == 6) {
+		int64_t md = 0;
+		if (p.payload_len == 0 && !(p.tcp_flags & 0x07))
+			return; /* a pure ACK tells the stream nothing */
+		n = mt_stream_segment(&fs->sd[dir], &e->cfg.stream, &e->sst, p.seq,
+				      p.tcp_flags, p.payload, p.payload_len, &md);
+		mem_add(e, fs, md);
+		if (p.payload_len)
+			fs->payload_pkts++;
+		if (n <= 0 && !(p.tcp_flags & 0x05))
+			return;
+	} else {
+		if (p.payload_len == 0)
+			return;
+		fs->payload_pkts++;
+	}
+	e->st.payload_pkts++;
+	pv.dir = dir;
+	pv.ts_us = e->now_us;
+	pv.payload = p.payload;
+	pv.payload_len = p.payload_len;
+	pv.tcp_flags = p.tcp_flags;
+	pv.flow_end = 0;
+	run_detectors(e, f, fs, p.l4proto == 6 ? e->reg->tcp_mask : e->reg->udp_mask, &pv);
+}
+
+/* ---- life cycle ---- */
+
+mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg)
+{
+	mt_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	e->reg = reg;
+	mt_jw_init(&e->jw);
+	e->ft = mt_flowtab_new(&e->cfg.flow, NULL, on_flow_end, e);
+	if (!e->ft) {
+		mt_err("cannot allocate the flow table (%u flows)", cfg->flow.max_flows);
+		goto err;
+	}
+	if (cfg->ndpi) {
+		e->ndpi = mt_ndpi_new();
+		if (!e->ndpi)
+			mt_warn("continuing without nDPI");
+	}
+	return e;
+err:
+	mt_engine_free(e);
+	return NULL;
+}
+
+int mt_engine_add_sink(mt_engine *e, mt_sink *s)
+{
+	if (e->nsinks >= MT_ENGINE_MAX_SINKS)
+		return -ENOSPC;
+	e->sinks[e->nsinks++] = s;
+	return 0;
+}
+
+void mt_engine_flush(mt_engine *e)
+{
+	mt_flowtab_flush(e->ft);
+}
+
+const mt_engine_stats *mt_engine_stats_get(const mt_engine *e)
+{
+	return &e->st;
+}
+
+const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e)
+{
+	return &e->dst;
+}
+
+const mt_flow_stats *mt_engine_flow_stats(const mt_engine *e)
+{
+	return mt_flowtab_stats(e->ft);
+}
+
+const mt_stream_stats *mt_engine_stream_stats(const mt_engine *e)
+{
+	return &e->sst;
+}
+
+void mt_engine_free(mt_engine *e)
+{
+	if (!e)
+		return;
+	if (e->ft) {
+		/* Flows still open are released without records (mt_engine_flush gives them). */
+		e->nsinks = 0;
+		mt_flowtab_flush(e->ft);
+		mt_flowtab_free(e->ft);
+	}
+	mt_ndpi_free(e->ndpi);
+	mt_jw_free(&e->jw);
+	free(e);
+}

@@ -1,0 +1,71 @@
+/* engine.h - one worker's pipeline: decode -> flow -> stream -> detect -> evidence -> sinks. */
+#ifndef MT_ENGINE_H
+#define MT_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode/decode.h"
+#include "detect/detect.h"
+#include "flow/flow.h"
+#include "sink/sink.h"
+#include "stream/stream.h"
+
+#define MT_ENGINE_DEFAULT_UPDATE_INTERVAL 60 /* s between "update" records of one flow */
+#define MT_ENGINE_MAX_SINKS 4
+
+typedef struct mt_engine_cfg {
+	mt_flow_cfg flow;
+	mt_stream_cfg stream;
+	int ndpi;                 /* run nDPI (1) or not (0) */
+	uint32_t update_interval; /* seconds of packet time between "update" records */
+} mt_engine_cfg;
+
+void mt_engine_cfg_default(mt_engine_cfg *cfg);
+
+typedef struct mt_engine_stats {
+	uint64_t packets;
+	uint64_t bytes;          /* wire bytes */
+	uint64_t payload_pkts;   /* TCP/UDP packets with payload */
+	uint64_t detector_calls;
+	uint64_t flows_inspected;/* flows that got per-flow state */
+	uint64_t flows_detected;
+	uint64_t hits;           /* records written (all statuses) */
+	uint64_t hits_new;
+	uint64_t hits_mining;    /* flows identified as mining */
+	uint64_t hits_p2p;       /* flows identified as crypto_p2p */
+	uint64_t hit_updates;
+	uint64_t sink_errors;
+	uint64_t alloc_fail;
+	uint64_t ndpi_flows;     /* flows nDPI looked at */
+	uint64_t ndpi_packets;
+	uint64_t first_ts_us, last_ts_us;
+} mt_engine_stats;
+
+typedef struct mt_engine mt_engine;
+
+/*
+ * A worker. reg must outlive the engine (detectors are shared read-only;
+ * per-flow state is the engine's). Returns NULL on failure (logged).
+ */
+mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg);
+
+/* Adds a sink (not owned). Returns 0 or -ENOSPC. */
+int mt_engine_add_sink(mt_engine *e, mt_sink *s);
+
+/* One captured frame. */
+void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
+		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len);
+
+/* Ends every flow (end of input): final detector calls, final records. */
+void mt_engine_flush(mt_engine *e);
+
+const mt_engine_stats *mt_engine_stats_get(const mt_engine *e);
+const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e);
+const mt_flow_stats *mt_engine_flow_stats(const mt_engine *e);
+const mt_stream_stats *mt_engine_stream_stats(const mt_engine *e);
+
+/* Frees without flushing (call mt_engine_flush first to get the final records). NULL is fine. */
+void mt_engine_free(mt_engine *e);
+
+#endif

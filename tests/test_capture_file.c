@@ -1,0 +1,271 @@
+/* test_capture_file.c - capture files: pcap, pcapng, stdin-less errors, truncation, filters. */
+#include <stdint.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "mt_test.h"
+
+static char tmpdir[256];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mt_capture_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4); /* host order, as pcap writers do */
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+
+/* A UDP/IPv4 Ethernet frame to port `dport` (60 bytes). */
+static size_t frame(uint8_t *f, uint16_t dport)
+{
+	memset(f, 0, 60);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = 0;
+	f[17] = 28 + 4;
+	f[22] = 64;
+	f[23] = 17;
+	f[26] = 192, f[27] = 0, f[28] = 2, f[29] = 1;
+	f[30] = 192, f[31] = 0, f[32] = 2, f[33] = 2;
+	f[34] = 0x30, f[35] = 0x39;
+	f[36] = (uint8_t)(dport >> 8), f[37] = (uint8_t)dport;
+	f[39] = 12;
+	memcpy(f + 42, "ping", 4);
+	return 60;
+}
+
+/* Writes a pcap with n frames (ports 1000, 1001, ...); cut bytes are removed from the end. */
+static void write_pcap(const char *path, int n, size_t cut)
+{
+	uint8_t buf[8192], f[64];
+	size_t len = 0;
+	int i;
+	FILE *fp;
+
+	put32(buf, 0xa1b2c3d4);
+	put16(buf + 4, 2);
+	put16(buf + 6, 4);
+	put32(buf + 8, 0);
+	put32(buf + 12, 0);
+	put32(buf + 16, 65535);
+	put32(buf + 20, 1);
+	len = 24;
+	for (i = 0; i < n; i++) {
+		size_t fl = frame(f, (uint16_t)(1000 + i));
+		put32(buf + len, 1700000000u + (uint32_t)i);
+		put32(buf + len + 4, 250000);
+		put32(buf + len + 8, (uint32_t)fl);
+		put32(buf + len + 12, (uint32_t)fl);
+		memcpy(buf + len + 16, f, fl);
+		len += 16 + fl;
+	}
+	fp = fopen(path, "wb");
+	ck_assert_ptr_nonnull(fp);
+	fwrite(buf, 1, len - cut, fp);
+	fclose(fp);
+}
+
+typedef struct seen {
+	int n;
+	int linktype;
+	uint64_t ts[16];
+	uint32_t len[16];
+} seen;
+
+static void cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data, uint32_t cap_len,
+	       uint32_t wire_len)
+{
+	seen *s = ctx;
+
+	(void)data;
+	ck_assert_uint_eq(cap_len, wire_len);
+	if (s->n < 16) {
+		s->ts[s->n] = ts_us;
+		s->len[s->n] = cap_len;
+	}
+	s->n++;
+	s->linktype = linktype;
+}
+
+START_TEST(test_read_pcap)
+{
+	char path[300], err[256];
+	mt_capture *c;
+	seen s = {0};
+
+	snprintf(path, sizeof(path), "%s/a.pcap", tmpdir);
+	write_pcap(path, 5, 0);
+	c = mt_capture_open_file(path, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(mt_capture_linktype(c), 1);
+	ck_assert_int_eq(mt_capture_run(c, cb, &s, NULL), MT_CAPTURE_EOF);
+	ck_assert_int_eq(s.n, 5);
+	ck_assert_uint_eq(s.ts[0], 1700000000250000ull);
+	ck_assert_uint_eq(s.ts[4], 1700000004250000ull);
+	ck_assert_uint_eq(s.len[2], 60);
+	mt_capture_close(c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_count_and_filter)
+{
+	char path[300], err[256];
+	mt_capture *c;
+	seen s = {0};
+	uint64_t budget = 2;
+
+	snprintf(path, sizeof(path), "%s/b.pcap", tmpdir);
+	write_pcap(path, 5, 0);
+	c = mt_capture_open_file(path, NULL, err, sizeof(err));
+	ck_assert_int_eq(mt_capture_run(c, cb, &s, &budget), MT_CAPTURE_COUNT);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_uint_eq(budget, 0);
+	mt_capture_close(c);
+
+	memset(&s, 0, sizeof(s));
+	c = mt_capture_open_file(path, "udp dst port 1003 or udp dst port 1004", err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(mt_capture_run(c, cb, &s, NULL), MT_CAPTURE_EOF);
+	ck_assert_int_eq(s.n, 2);
+	mt_capture_close(c);
+
+	c = mt_capture_open_file(path, "udp dst port banana", err, sizeof(err));
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(err, "bad filter"));
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_truncated)
+{
+	char path[300], err[256];
+	mt_capture *c;
+	seen s = {0};
+
+	snprintf(path, sizeof(path), "%s/t.pcap", tmpdir);
+	write_pcap(path, 4, 30); /* the last record loses 30 of its 60 bytes */
+	c = mt_capture_open_file(path, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(mt_capture_run(c, cb, &s, NULL), MT_CAPTURE_TRUNCATED);
+	ck_assert_int_eq(s.n, 3);
+	ck_assert_ptr_nonnull(strstr(mt_capture_error(c), "truncated"));
+	mt_capture_close(c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_not_a_capture)
+{
+	char path[300], err[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/g.pcap", tmpdir);
+	fp = fopen(path, "w");
+	fputs("this is not a capture file, just some text\n", fp);
+	fclose(fp);
+	ck_assert_ptr_null(mt_capture_open_file(path, NULL, err, sizeof(err)));
+	ck_assert_int_gt((int)strlen(err), 0);
+	ck_assert_ptr_null(strchr(err, '\n'));
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/missing.pcap", tmpdir);
+	ck_assert_ptr_null(mt_capture_open_file(path, NULL, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "No such file"));
+
+	/* Empty file: not a capture either. */
+	snprintf(path, sizeof(path), "%s/empty.pcap", tmpdir);
+	fp = fopen(path, "w");
+	fclose(fp);
+	ck_assert_ptr_null(mt_capture_open_file(path, NULL, err, sizeof(err)));
+	unlink(path);
+}
+END_TEST
+
+/* A minimal pcapng: SHB, IDB (Ethernet), two EPBs. */
+START_TEST(test_pcapng)
+{
+	uint8_t b[1024], f[64];
+	size_t len = 0, fl;
+	char path[300], err[256];
+	mt_capture *c;
+	seen s = {0};
+	int i;
+	FILE *fp;
+
+	put32(b, 0x0A0D0D0A);
+	put32(b + 4, 28);
+	put32(b + 8, 0x1A2B3C4D);
+	put16(b + 12, 1);
+	put16(b + 14, 0);
+	put32(b + 16, 0xFFFFFFFF);
+	put32(b + 20, 0xFFFFFFFF);
+	put32(b + 24, 28);
+	len = 28;
+	put32(b + len, 1);
+	put32(b + len + 4, 20);
+	put16(b + len + 8, 1);
+	put16(b + len + 10, 0);
+	put32(b + len + 12, 0);
+	put32(b + len + 16, 20);
+	len += 20;
+	for (i = 0; i < 2; i++) {
+		uint64_t ts = 1700000000000000ull + (uint64_t)i * 1000000u;
+		fl = frame(f, 2000);
+		put32(b + len, 6);
+		put32(b + len + 4, (uint32_t)(32 + fl));
+		put32(b + len + 8, 0);
+		put32(b + len + 12, (uint32_t)(ts >> 32));
+		put32(b + len + 16, (uint32_t)ts);
+		put32(b + len + 20, (uint32_t)fl);
+		put32(b + len + 24, (uint32_t)fl);
+		memcpy(b + len + 28, f, fl);
+		put32(b + len + 28 + fl, (uint32_t)(32 + fl));
+		len += 32 + fl;
+	}
+	snprintf(path, sizeof(path), "%s/n.pcapng", tmpdir);
+	fp = fopen(path, "wb");
+	fwrite(b, 1, len, fp);
+	fclose(fp);
+	c = mt_capture_open_file(path, NULL, err, sizeof(err));
+	ck_assert_msg(c != NULL, "pcapng: %s", err);
+	ck_assert_int_eq(mt_capture_run(c, cb, &s, NULL), MT_CAPTURE_EOF);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_uint_eq(s.ts[1], 1700000001000000ull);
+	mt_capture_close(c);
+	unlink(path);
+}
+END_TEST
+
+static void teardown(void)
+{
+	rmdir(tmpdir);
+}
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("capture_file");
+	TCase *tc = tcase_create("file");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_read_pcap);
+	tcase_add_test(tc, test_count_and_filter);
+	tcase_add_test(tc, test_truncated);
+	tcase_add_test(tc, test_not_a_capture);
+	tcase_add_test(tc, test_pcapng);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return mt_test_run(suite());
+}

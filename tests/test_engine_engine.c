@@ -1,0 +1,300 @@
+/* test_engine_engine.c - the whole pipeline on hand-made frames: hits, updates, no false hits, caps. */
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "mt_test.h"
+
+/* A sink that keeps records in memory. */
+typedef struct mem_sink {
+	mt_sink base;
+	char *rec[64];
+	int n;
+} mem_sink;
+
+static int ms_write(mt_sink *s, const char *json, size_t len)
+{
+	mem_sink *m = (mem_sink *)s;
+
+	if (m->n < 64)
+		m->rec[m->n++] = strndup(json, len);
+	s->written++;
+	return 0;
+}
+
+static int ms_flush(mt_sink *s)
+{
+	(void)s;
+	return 0;
+}
+
+static int ms_close(mt_sink *s)
+{
+	mem_sink *m = (mem_sink *)s;
+	for (int i = 0; i < m->n; i++)
+		free(m->rec[i]);
+	m->n = 0;
+	return 0;
+}
+
+static void ms_init(mem_sink *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->base.name = "mem";
+	m->base.write = ms_write;
+	m->base.flush = ms_flush;
+	m->base.close = ms_close;
+}
+
+/* One TCP endpoint pair and its sequence numbers. */
+typedef struct conn {
+	uint8_t cli[4], srv[4];
+	uint16_t cport, sport;
+	uint32_t cseq, sseq;
+	uint64_t ts;
+} conn;
+
+static uint16_t csum(const uint8_t *p, size_t n, uint32_t sum)
+{
+	size_t i;
+	for (i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Ethernet + IPv4 + TCP frame; returns its length. */
+static size_t tcp_frame(uint8_t *f, const conn *c, int from_cli, uint8_t flags, uint32_t seq,
+			uint32_t ack, const char *data, size_t dlen)
+{
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+	size_t iplen = 20 + 20 + dlen;
+	uint16_t s;
+
+	memset(f, 0, 14 + iplen);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(iplen >> 8), ip[3] = (uint8_t)iplen;
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, from_cli ? c->cli : c->srv, 4);
+	memcpy(ip + 16, from_cli ? c->srv : c->cli, 4);
+	s = csum(ip, 20, 0);
+	ip[10] = (uint8_t)(s >> 8), ip[11] = (uint8_t)s;
+	tcp[0] = (uint8_t)((from_cli ? c->cport : c->sport) >> 8);
+	tcp[1] = (uint8_t)(from_cli ? c->cport : c->sport);
+	tcp[2] = (uint8_t)((from_cli ? c->sport : c->cport) >> 8);
+	tcp[3] = (uint8_t)(from_cli ? c->sport : c->cport);
+	tcp[4] = (uint8_t)(seq >> 24), tcp[5] = (uint8_t)(seq >> 16), tcp[6] = (uint8_t)(seq >> 8), tcp[7] = (uint8_t)seq;
+	tcp[8] = (uint8_t)(ack >> 24), tcp[9] = (uint8_t)(ack >> 16), tcp[10] = (uint8_t)(ack >> 8), tcp[11] = (uint8_t)ack;
+	tcp[12] = 0x50;
+	tcp[13] = flags;
+	tcp[14] = 0xff, tcp[15] = 0xff;
+	memcpy(tcp + 20, data, dlen);
+	return 14 + iplen;
+}
+
+static void handshake(mt_engine *e, conn *c)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	n = tcp_frame(f, c, 1, 0x02, c->cseq, 0, "", 0);
+	mt_engine_frame(e, 1, c->ts, f, (uint32_t)n, (uint32_t)n);
+	n = tcp_frame(f, c, 0, 0x12, c->sseq, c->cseq + 1, "", 0);
+	mt_engine_frame(e, 1, c->ts += 1000, f, (uint32_t)n, (uint32_t)n);
+	c->cseq++, c->sseq++;
+	n = tcp_frame(f, c, 1, 0x10, c->cseq, c->sseq, "", 0);
+	mt_engine_frame(e, 1, c->ts += 1000, f, (uint32_t)n, (uint32_t)n);
+}
+
+static void send_data(mt_engine *e, conn *c, int from_cli, const char *s, uint64_t dt_us)
+{
+	uint8_t f[2048];
+	size_t n, len = strlen(s);
+
+	c->ts += dt_us;
+	if (from_cli) {
+		n = tcp_frame(f, c, 1, 0x18, c->cseq, c->sseq, s, len);
+		c->cseq += (uint32_t)len;
+	} else {
+		n = tcp_frame(f, c, 0, 0x18, c->sseq, c->cseq, s, len);
+		c->sseq += (uint32_t)len;
+	}
+	mt_engine_frame(e, 1, c->ts, f, (uint32_t)n, (uint32_t)n);
+}
+
+static void fin(mt_engine *e, conn *c)
+{
+	uint8_t f[128];
+	size_t n = tcp_frame(f, c, 1, 0x11, c->cseq, c->sseq, "", 0);
+	mt_engine_frame(e, 1, c->ts += 1000, f, (uint32_t)n, (uint32_t)n);
+	n = tcp_frame(f, c, 0, 0x11, c->sseq, c->cseq + 1, "", 0);
+	mt_engine_frame(e, 1, c->ts += 1000, f, (uint32_t)n, (uint32_t)n);
+}
+
+static mt_detect_reg reg;
+static mt_engine *eng;
+static mem_sink sink;
+
+static void setup_ndpi(int ndpi)
+{
+	mt_engine_cfg cfg;
+
+	ck_assert_int_eq(mt_detect_reg_init(&reg, 1, NULL, NULL), 0);
+	mt_engine_cfg_default(&cfg);
+	cfg.ndpi = ndpi;
+	cfg.flow.max_flows = 1000;
+	eng = mt_engine_new(&cfg, &reg);
+	ck_assert_ptr_nonnull(eng);
+	ms_init(&sink);
+	mt_engine_add_sink(eng, &sink.base);
+}
+
+static void setup(void)
+{
+	setup_ndpi(1);
+}
+
+static void teardown(void)
+{
+	mt_engine_free(eng);
+	ms_close(&sink.base);
+	mt_detect_reg_fini(&reg);
+}
+
+static conn pool_conn(void)
+{
+	conn c = {{192, 0, 2, 10}, {203, 0, 113, 5}, 49152, 3333, 1000, 5000, 1700000000000000ull};
+	return c;
+}
+
+START_TEST(test_stratum_session)
+{
+	conn c = pool_conn();
+
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"cgminer/4.12.1\"]}\n", 1000);
+	ck_assert_int_eq(sink.n, 0);
+	send_data(eng, &c, 0, "{\"id\":1,\"result\":[[[\"mining.set_difficulty\",\"1\"],[\"mining.notify\",\"1\"]],\"08000002\",4],\"error\":null}\n", 20000);
+	ck_assert_int_eq(sink.n, 1);
+	ck_assert_ptr_nonnull(strstr(sink.rec[0], "\"event_type\":\"mining\",\"src_ip\":\"192.0.2.10\",\"src_port\":49152,\"dest_ip\":\"203.0.113.5\",\"dest_port\":3333,\"proto\":\"TCP\""));
+	ck_assert_ptr_nonnull(strstr(sink.rec[0], "\"protocol\":\"stratum\""));
+	ck_assert_ptr_nonnull(strstr(sink.rec[0], "\"agent\":\"cgminer/4.12.1\""));
+	ck_assert_ptr_nonnull(strstr(sink.rec[0], "\"detector\":\"stratum\""));
+	ck_assert_ptr_nonnull(strstr(sink.rec[0], "\"status\":\"new\""));
+	send_data(eng, &c, 1, "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"wallet1.rig7\",\"x\"]}\n", 1000);
+	send_data(eng, &c, 0, "{\"id\":2,\"result\":true,\"error\":null}\n{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[1024]}\n", 20000);
+	send_data(eng, &c, 1, "{\"id\":3,\"method\":\"mining.submit\",\"params\":[\"wallet1.rig7\",\"1\",\"00000000\",\"5f5e1000\",\"0a0b0c0d\"]}\n", 10000000);
+	send_data(eng, &c, 0, "{\"id\":3,\"result\":true,\"error\":null}\n", 20000);
+	fin(eng, &c);
+	mt_engine_flush(eng);
+	/* The evidence grew after the first record: the flow's end gives a final record. */
+	ck_assert_int_eq(sink.n, 2);
+	ck_assert_ptr_nonnull(strstr(sink.rec[1], "\"status\":\"end\",\"seq\":2"));
+	ck_assert_ptr_nonnull(strstr(sink.rec[1], "\"worker\":\"rig7\""));
+	ck_assert_ptr_nonnull(strstr(sink.rec[1], "\"difficulty\":1024"));
+	ck_assert_ptr_nonnull(strstr(sink.rec[1], "\"shares\":1"));
+	/* Same community_id in both records. */
+	ck_assert_int_eq(strncmp(strstr(sink.rec[0], "\"community_id\""), strstr(sink.rec[1], "\"community_id\""), 47), 0);
+	ck_assert_uint_eq(mt_engine_stats_get(eng)->hits_mining, 1);
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->active, 0);
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->mem, 0);
+}
+END_TEST
+
+START_TEST(test_benign_jsonrpc)
+{
+	conn c = pool_conn();
+
+	c.sport = 4444;
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":[\"hello\"]}\n", 1000);
+	send_data(eng, &c, 0, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"hello\"}\n", 1000);
+	fin(eng, &c);
+	mt_engine_flush(eng);
+	ck_assert_int_eq(sink.n, 0);
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->mem, 0);
+}
+END_TEST
+
+START_TEST(test_http_not_stratum)
+{
+	conn c = pool_conn();
+
+	c.sport = 80;
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "GET /mining.notify HTTP/1.1\r\nHost: example.com\r\n\r\n", 1000);
+	send_data(eng, &c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1000);
+	fin(eng, &c);
+	mt_engine_flush(eng);
+	ck_assert_int_eq(sink.n, 0);
+}
+END_TEST
+
+START_TEST(test_eviction_flood)
+{
+	uint8_t f[128];
+	uint32_t i;
+	conn c = pool_conn();
+
+	/* 5000 SYN-only flows into a 1000-flow table: evictions counted, memory bounded. */
+	for (i = 0; i < 5000; i++) {
+		size_t n;
+		c.cport = (uint16_t)(1024 + i);
+		c.cli[3] = (uint8_t)(i >> 8);
+		n = tcp_frame(f, &c, 1, 0x02, i, 0, "", 0);
+		mt_engine_frame(eng, 1, c.ts + i, f, (uint32_t)n, (uint32_t)n);
+	}
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->active, 1000);
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->evicted, 4000);
+	mt_engine_flush(eng);
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->mem, 0);
+	ck_assert_int_eq(sink.n, 0);
+}
+END_TEST
+
+START_TEST(test_garbage_frames)
+{
+	uint8_t f[256];
+	uint32_t i, j, seed = 12345;
+
+	for (i = 0; i < 20000; i++) {
+		uint32_t len = (seed = seed * 1103515245u + 12345u) % sizeof(f);
+		for (j = 0; j < len; j++)
+			f[j] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
+		/* Mostly valid IPv4/TCP headers with random content after them. */
+		if (len > 40 && (i & 1)) {
+			f[12] = 0x08, f[13] = 0x00, f[14] = 0x45;
+			f[23] = (i & 2) ? 6 : 17;
+		}
+		mt_engine_frame(eng, (i % 3) ? 1 : 101, 1700000000000000ull + i, f, len, len);
+	}
+	mt_engine_flush(eng);
+	ck_assert_uint_eq(mt_engine_stats_get(eng)->packets, 20000);
+	ck_assert_uint_gt(mt_engine_decode_stats(eng)->errors, 0);
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->mem, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("engine_engine");
+	TCase *tc = tcase_create("engine");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_stratum_session);
+	tcase_add_test(tc, test_benign_jsonrpc);
+	tcase_add_test(tc, test_http_not_stratum);
+	tcase_add_test(tc, test_eviction_flood);
+	tcase_add_test(tc, test_garbage_frames);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return mt_test_run(suite());
+}
