@@ -1,0 +1,272 @@
+/* config.c - the config file: `key = value` lines, one table of keys that also documents them. */
+#include "cli/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+enum key_type { K_U32, K_U64, K_SIZE, K_BOOL, K_STR, K_LEVEL };
+
+typedef struct key_def {
+	const char *name;
+	int type;
+	size_t off;      /* offset in mt_config */
+	size_t size;     /* for strings: buffer size; for numbers: field width */
+	uint64_t min, max;
+	const char *def; /* default as text, for the documentation */
+	const char *doc;
+} key_def;
+
+#define OFF(f) offsetof(mt_config, f)
+#define SZ(f) sizeof(((mt_config *)0)->f)
+
+static const key_def keys[] = {
+	{"output", K_STR, OFF(output), SZ(output), 0, 0, "-",
+	 "where hit records go, one JSON object per line; - is standard output (-o)"},
+	{"filter", K_STR, OFF(filter), SZ(filter), 0, 0, "",
+	 "BPF filter applied to every capture (-f)"},
+	{"count", K_U64, OFF(count), SZ(count), 0, UINT64_MAX, "0",
+	 "stop after this many packets; 0 reads everything (-c)"},
+	{"stats", K_BOOL, OFF(stats), SZ(stats), 0, 1, "no",
+	 "print a statistics summary on standard error at exit (--stats)"},
+	{"log_level", K_LEVEL, OFF(log_level), SZ(log_level), 0, 0, "warning",
+	 "error, warning, info or debug"},
+	{"plugin_dir", K_STR, OFF(plugin_dir), SZ(plugin_dir), 0, 0, "(installed)",
+	 "folder of detector plugins (*.so) loaded at start (--plugin-dir)"},
+	{"ndpi", K_BOOL, OFF(eng.ndpi), SZ(eng.ndpi), 0, 1, "yes",
+	 "run nDPI on the first packets of each flow (labels, TLS SNI, HTTP host and agent)"},
+	{"update_interval", K_U32, OFF(eng.update_interval), SZ(eng.update_interval), 0, 86400, "60",
+	 "seconds of packet time between two \"update\" records of one identified flow"},
+	{"max_flows", K_U32, OFF(eng.flow.max_flows), SZ(eng.flow.max_flows), 16, 100000000, "500000",
+	 "flows tracked at once; the least recently seen flow is evicted (counted) beyond it"},
+	{"memcap", K_SIZE, OFF(eng.flow.memcap), SZ(eng.flow.memcap), 1 << 20, UINT64_MAX, "256M",
+	 "memory for flows and their buffers (K, M, G suffixes); LRU eviction (counted) beyond it"},
+	{"tcp_new_timeout", K_U32, OFF(eng.flow.tcp_new_timeout), SZ(eng.flow.tcp_new_timeout), 1, 86400 * 7, "30",
+	 "seconds a TCP flow that has not completed its handshake is kept idle"},
+	{"tcp_est_timeout", K_U32, OFF(eng.flow.tcp_est_timeout), SZ(eng.flow.tcp_est_timeout), 1, 86400 * 7, "600",
+	 "seconds an established TCP flow is kept idle (pool sessions are quiet between shares)"},
+	{"tcp_closed_timeout", K_U32, OFF(eng.flow.tcp_closed_timeout), SZ(eng.flow.tcp_closed_timeout), 0, 86400, "10",
+	 "seconds a closed (FIN both ways or RST) TCP flow is kept for late packets"},
+	{"udp_timeout", K_U32, OFF(eng.flow.udp_timeout), SZ(eng.flow.udp_timeout), 1, 86400 * 7, "120",
+	 "seconds a UDP flow is kept idle"},
+	{"stream_max_bytes", K_SIZE, OFF(eng.stream.max_bytes), SZ(eng.stream.max_bytes), 256, 16u << 20, "64K",
+	 "bytes of each TCP direction reassembled for the detectors (hard limit 16M)"},
+	{"stream_window", K_SIZE, OFF(eng.stream.window), SZ(eng.stream.window), 1024, 16u << 20, "64K",
+	 "how far ahead of the next expected byte an out-of-order segment is held"},
+	{"stream_max_segs", K_U32, OFF(eng.stream.max_segs), SZ(eng.stream.max_segs), 1, 4096, "32",
+	 "out-of-order segments held per direction before a hole is given up"},
+};
+
+void mt_config_default(mt_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	mt_engine_cfg_default(&c->eng);
+	c->output[0] = '-';
+	snprintf(c->log_level, sizeof(c->log_level), "warning");
+}
+
+int mt_config_parse_u64(const char *s, int size, uint64_t *out)
+{
+	uint64_t v = 0, mul = 1;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9') {
+		unsigned dgt = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - dgt) / 10)
+			return -1;
+		v = v * 10 + dgt;
+		p++;
+	}
+	if (*p && size) {
+		switch (*p) {
+		case 'k': case 'K': mul = 1ull << 10; break;
+		case 'm': case 'M': mul = 1ull << 20; break;
+		case 'g': case 'G': mul = 1ull << 30; break;
+		default: return -1;
+		}
+		p++;
+		if (*p == 'i' && p[1] == 'B')
+			p += 2;
+		else if (*p == 'B')
+			p++;
+	}
+	if (*p)
+		return -1;
+	if (mul > 1 && v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int mt_config_set(mt_config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+	const key_def *k = NULL;
+	char *base = (char *)c;
+	uint64_t v;
+	size_t i;
+	int b;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].name, key) == 0) {
+			k = &keys[i];
+			break;
+		}
+	}
+	if (!k) {
+		snprintf(err, errlen, "unknown key '%s'", key);
+		return -1;
+	}
+	switch (k->type) {
+	case K_STR:
+		if (strlen(value) >= k->size) {
+			snprintf(err, errlen, "%s: value longer than %zu bytes", key, k->size - 1);
+			return -1;
+		}
+		memcpy(base + k->off, value, strlen(value) + 1);
+		return 0;
+	case K_LEVEL:
+		if (strcmp(value, "error") && strcmp(value, "warning") && strcmp(value, "info") &&
+		    strcmp(value, "debug")) {
+			snprintf(err, errlen, "%s: '%s' is not one of error, warning, info, debug", key, value);
+			return -1;
+		}
+		memcpy(base + k->off, value, strlen(value) + 1);
+		return 0;
+	case K_BOOL:
+		if (parse_bool(value, &b) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not yes or no", key, value);
+			return -1;
+		}
+		*(int *)(void *)(base + k->off) = b;
+		return 0;
+	default:
+		break;
+	}
+	if (mt_config_parse_u64(value, k->type == K_SIZE, &v) < 0) {
+		snprintf(err, errlen, "%s: '%s' is not a %s", key, value,
+			 k->type == K_SIZE ? "size (number with optional K, M, G)" : "whole number");
+		return -1;
+	}
+	if (v < k->min || v > k->max) {
+		snprintf(err, errlen, "%s: %llu is outside %llu..%llu", key, (unsigned long long)v,
+			 (unsigned long long)k->min, (unsigned long long)k->max);
+		return -1;
+	}
+	if (k->size == sizeof(uint32_t))
+		*(uint32_t *)(void *)(base + k->off) = (uint32_t)v;
+	else
+		*(uint64_t *)(void *)(base + k->off) = v;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+int mt_config_load(mt_config *c, const char *path, char *err, size_t errlen)
+{
+	char why[256];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned lineno = 0;
+	int rc = -1;
+	FILE *fp = fopen(path, "r");
+
+	if (!fp) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = getline(&line, &cap, fp)) >= 0) {
+		char *k, *v, *eq, *hash;
+
+		lineno++;
+		if (n > MT_CONFIG_MAX_LINE) {
+			snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, MT_CONFIG_MAX_LINE);
+			goto out;
+		}
+		if (strlen(line) != (size_t)n) {
+			snprintf(err, errlen, "%s:%u: NUL byte in line (not a text file?)", path, lineno);
+			goto out;
+		}
+		k = trim(line);
+		if (*k == '\0' || *k == '#')
+			continue;
+		eq = strchr(k, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
+			goto out;
+		}
+		*eq = '\0';
+		v = trim(eq + 1);
+		k = trim(k);
+		if (*v == '"') {
+			char *q = strrchr(v + 1, '"');
+			char *rest = q ? trim(q + 1) : NULL;
+			if (!q || (rest[0] != '\0' && rest[0] != '#')) {
+				snprintf(err, errlen, "%s:%u: unterminated quoted value", path, lineno);
+				goto out;
+			}
+			*q = '\0';
+			v++;
+		} else if ((hash = strchr(v, '#')) != NULL) {
+			*hash = '\0';
+			v = trim(v);
+		}
+		if (mt_config_set(c, k, v, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+			goto out;
+		}
+	}
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+void mt_config_print_keys(FILE *fp)
+{
+	static const char *const tname[] = {"number", "number", "size", "yes/no", "text", "level"};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		fprintf(fp, "%-20s %-7s default %-12s %s\n", keys[i].name, tname[keys[i].type],
+			keys[i].def[0] ? keys[i].def : "(none)", keys[i].doc);
+}

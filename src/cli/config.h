@@ -1,0 +1,42 @@
+/* config.h - minetrace's settings: defaults, the config file (key = value), and their documentation. */
+#ifndef MT_CONFIG_H
+#define MT_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/engine.h"
+
+#define MT_CONFIG_MAX_LINE 4096
+#define MT_CONFIG_MAX_STR 1024
+
+typedef struct mt_config {
+	mt_engine_cfg eng;
+	char output[MT_CONFIG_MAX_STR];     /* "-" = stdout */
+	char filter[MT_CONFIG_MAX_STR];     /* BPF, "" = none */
+	char plugin_dir[MT_CONFIG_MAX_STR]; /* "" = the installed folder */
+	char log_level[16];
+	int stats;
+	uint64_t count;                     /* 0 = no limit */
+} mt_config;
+
+/* Fills the defaults. */
+void mt_config_default(mt_config *c);
+
+/*
+ * Reads a config file: one `key = value` per line, '#' starts a comment,
+ * values may be double-quoted. Unknown keys, bad values and out-of-range
+ * numbers are errors. Returns 0, or -1 with "PATH:LINE: reason" in err.
+ */
+int mt_config_load(mt_config *c, const char *path, char *err, size_t errlen);
+
+/* Sets one key from text (the file and command-line overrides share this). Returns 0 or -1 with a reason. */
+int mt_config_set(mt_config *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* Prints every key with its type, default and meaning. */
+void mt_config_print_keys(FILE *fp);
+
+/* Strict number parsing: decimal, optional K/M/G (and KiB/MiB/GiB) suffix when size is 1. */
+int mt_config_parse_u64(const char *s, int size, uint64_t *out);
+
+#endif

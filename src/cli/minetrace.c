@@ -1,0 +1,341 @@
+/* minetrace.c - the minetrace program: options, capture files, the engine, statistics. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capture/capture.h"
+#include "cli/config.h"
+#include "detect/detect.h"
+#include "detect/ndpi.h"
+#include "engine/engine.h"
+#include "mt_config.h"
+#include "sink/sink.h"
+#include "util/log.h"
+
+#define MAX_FILES 4096
+
+enum {
+	OPT_STATS = 256,
+	OPT_CONFIG,
+	OPT_VERSION,
+	OPT_HELP,
+	OPT_NO_NDPI,
+	OPT_PLUGIN_DIR,
+	OPT_LIST_DETECTORS,
+	OPT_CONFIG_KEYS,
+	OPT_SET,
+	OPT_NO_PLUGINS,
+};
+
+static const struct option long_opts[] = {
+	{"read", required_argument, NULL, 'r'},
+	{"filter", required_argument, NULL, 'f'},
+	{"count", required_argument, NULL, 'c'},
+	{"output", required_argument, NULL, 'o'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"set", required_argument, NULL, OPT_SET},
+	{"no-ndpi", no_argument, NULL, OPT_NO_NDPI},
+	{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+	{"no-plugins", no_argument, NULL, OPT_NO_PLUGINS},
+	{"list-detectors", no_argument, NULL, OPT_LIST_DETECTORS},
+	{"config-keys", no_argument, NULL, OPT_CONFIG_KEYS},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"Usage: minetrace [options] -r FILE [-r FILE ...]\n"
+		"Finds cryptocurrency-mining flows (miner to pool) and blockchain node traffic in\n"
+		"captures and writes one JSON hit record per line.\n"
+		"\n"
+		"  -r, --read FILE       read a pcap or pcapng file; - is standard input; repeatable\n"
+		"  -f, --filter EXPR     BPF filter (tcpdump syntax)\n"
+		"  -c, --count N         stop after N packets\n"
+		"  -o, --output PATH     JSON lines output; - is standard output (default)\n"
+		"      --stats           print a statistics summary on standard error at exit\n"
+		"      --config PATH     read settings from a config file (see --config-keys)\n"
+		"      --set KEY=VALUE   set one config key (after the config file)\n"
+		"      --config-keys     list every config key with its default and meaning\n"
+		"      --no-ndpi         do not run nDPI\n"
+		"      --plugin-dir DIR  load detector plugins from DIR (default %s)\n"
+		"      --no-plugins      load no plugins\n"
+		"      --list-detectors  list the detectors (built-in and plugins) and exit\n"
+		"  -v, --verbose         more log messages (repeat for debug)\n"
+		"      --version         print the version and exit\n"
+		"      --help            print this help and exit\n"
+		"\n"
+		"Exit status: 0 on success (also for a truncated capture, with a warning),\n"
+		"1 if a file could not be read or output failed, 2 for bad usage or configuration.\n",
+		MT_PLUGIN_DIR);
+}
+
+static mt_capture *volatile g_cap;
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+	mt_capture *c = g_cap;
+
+	(void)sig;
+	g_stop = 1;
+	if (c)
+		mt_capture_stop(c);
+}
+
+static void frame_cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data,
+		     uint32_t cap_len, uint32_t wire_len)
+{
+	mt_engine_frame(ctx, linktype, ts_us, data, cap_len, wire_len);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void print_stats(const mt_engine *e, double secs, uint64_t files, uint64_t truncated)
+{
+	const mt_engine_stats *st = mt_engine_stats_get(e);
+	const mt_decode_stats *ds = mt_engine_decode_stats(e);
+	const mt_flow_stats *fs = mt_engine_flow_stats(e);
+	const mt_stream_stats *ss = mt_engine_stream_stats(e);
+	int i;
+
+	fprintf(stderr, "minetrace: stats: files=%" PRIu64 " truncated=%" PRIu64 "\n", files, truncated);
+	fprintf(stderr, "minetrace: stats: packets=%" PRIu64 " bytes=%" PRIu64 " decoded=%" PRIu64
+		" decode_errors=%" PRIu64 "\n", st->packets, st->bytes, ds->decoded, ds->errors);
+	for (i = 0; i < MT_DEC__COUNT; i++) {
+		if (ds->reason[i])
+			fprintf(stderr, "minetrace: stats:   decode_error.%s=%" PRIu64 "\n",
+				mt_decode_reason_name(i), ds->reason[i]);
+	}
+	for (i = 0; i < MT_OTHER__COUNT; i++) {
+		if (ds->other[i])
+			fprintf(stderr, "minetrace: stats:   not_tracked.%s=%" PRIu64 "\n",
+				mt_decode_other_name(i), ds->other[i]);
+	}
+	fprintf(stderr, "minetrace: stats: flows=%" PRIu64 " peak_active=%" PRIu64 " evicted=%" PRIu64
+		" flow_alloc_fail=%" PRIu64 " peak_mem=%" PRIu64 "\n", fs->created, fs->peak_active,
+		fs->evicted, fs->alloc_fail, fs->mem_peak);
+	fprintf(stderr, "minetrace: stats: flows_inspected=%" PRIu64 " ndpi_flows=%" PRIu64
+		" ndpi_packets=%" PRIu64 " detector_calls=%" PRIu64 "\n", st->flows_inspected,
+		st->ndpi_flows, st->ndpi_packets, st->detector_calls);
+	fprintf(stderr, "minetrace: stats: stream segments=%" PRIu64 " retransmit=%" PRIu64
+		" overlap=%" PRIu64 " ooo_queued=%" PRIu64 " ooo_dropped=%" PRIu64 " gaps=%" PRIu64
+		" capped_bytes=%" PRIu64 "\n", ss->segments, ss->retransmit, ss->overlap, ss->ooo_queued,
+		ss->ooo_dropped, ss->gaps, ss->capped_bytes);
+	fprintf(stderr, "minetrace: stats: hits=%" PRIu64 " mining=%" PRIu64 " crypto_p2p=%" PRIu64
+		" updates=%" PRIu64 " sink_errors=%" PRIu64 " alloc_fail=%" PRIu64 "\n", st->hits,
+		st->hits_mining, st->hits_p2p, st->hit_updates, st->sink_errors, st->alloc_fail);
+	fprintf(stderr, "minetrace: stats: time=%.3fs rate=%.0f packets/s\n", secs,
+		secs > 0 ? (double)st->packets / secs : 0.0);
+}
+
+static int list_detectors(const mt_detect_reg *r)
+{
+	uint32_t i;
+
+	printf("%-20s %-8s %-10s %s\n", "NAME", "WANTS", "API", "ORIGIN / DESCRIPTION");
+	for (i = 0; i < r->n; i++) {
+		const mt_detector *d = r->det[i];
+		printf("%-20s %-8s %-10u %s: %s\n", d->name,
+		       (d->wants & MT_WANT_TCP) && (d->wants & MT_WANT_UDP) ? "tcp,udp"
+		       : (d->wants & MT_WANT_TCP)			    ? "tcp"
+									    : "udp",
+		       d->api_version, r->origin[i], d->description ? d->description : "");
+	}
+	printf("%-20s %-8s %-10s %s: nDPI %s (labels, SNI, HTTP host and agent)\n", "ndpi", "tcp,udp",
+	       "-", "builtin", mt_ndpi_version());
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *files[MAX_FILES];
+	const char *config_path = NULL;
+	int nfiles = 0, verbose = 0, list = 0, no_plugins = 0, opt, i, rc = 0;
+	uint64_t truncated = 0, opened = 0, budget;
+	mt_config cfg;
+	mt_detect_reg reg;
+	mt_engine *eng = NULL;
+	mt_sink *sink = NULL;
+	char err[512];
+	double t0;
+	struct sigaction sa;
+
+	mt_log_set_ident("minetrace");
+	mt_config_default(&cfg);
+	/* Pass 1: the config file path; everything else is applied after it. */
+	while ((opt = getopt_long(argc, argv, "r:f:c:o:v", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			if (nfiles >= MAX_FILES) {
+				mt_err("more than %d capture files", MAX_FILES);
+				return 2;
+			}
+			files[nfiles++] = optarg;
+			break;
+		case OPT_CONFIG:
+			config_path = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case OPT_VERSION:
+			printf("minetrace %s (libpcap, nDPI %s)\n", MT_VERSION, mt_ndpi_version());
+			return 0;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		case OPT_CONFIG_KEYS:
+			mt_config_print_keys(stdout);
+			return 0;
+		case OPT_LIST_DETECTORS:
+			list = 1;
+			break;
+		case OPT_NO_PLUGINS:
+			no_plugins = 1;
+			break;
+		case 'f': case 'c': case 'o': case OPT_STATS: case OPT_SET:
+		case OPT_NO_NDPI: case OPT_PLUGIN_DIR:
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		mt_err("unexpected argument '%s' (capture files are given with -r)", argv[optind]);
+		return 2;
+	}
+	if (config_path && mt_config_load(&cfg, config_path, err, sizeof(err)) < 0) {
+		mt_err("%s", err);
+		return 2;
+	}
+	/* Pass 2: command-line settings override the file. */
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "r:f:c:o:v", long_opts, NULL)) != -1) {
+		const char *k = NULL, *v = optarg;
+		char kv[MT_CONFIG_MAX_STR];
+
+		switch (opt) {
+		case 'f': k = "filter"; break;
+		case 'c': k = "count"; break;
+		case 'o': k = "output"; break;
+		case OPT_STATS: k = "stats"; v = "yes"; break;
+		case OPT_NO_NDPI: k = "ndpi"; v = "no"; break;
+		case OPT_PLUGIN_DIR: k = "plugin_dir"; break;
+		case OPT_SET: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || (size_t)(eq - optarg) >= sizeof(kv)) {
+				mt_err("--set %s: expected KEY=VALUE", optarg);
+				return 2;
+			}
+			memcpy(kv, optarg, (size_t)(eq - optarg));
+			kv[eq - optarg] = '\0';
+			k = kv;
+			v = eq + 1;
+			break;
+		}
+		default: break;
+		}
+		if (k && mt_config_set(&cfg, k, v, err, sizeof(err)) < 0) {
+			mt_err("%s", err);
+			return 2;
+		}
+	}
+	if (strcmp(cfg.log_level, "error") == 0) mt_log_set_level(MT_LOG_ERROR);
+	else if (strcmp(cfg.log_level, "info") == 0) mt_log_set_level(MT_LOG_INFO);
+	else if (strcmp(cfg.log_level, "debug") == 0) mt_log_set_level(MT_LOG_DEBUG);
+	else mt_log_set_level(MT_LOG_WARN);
+	if (verbose)
+		mt_log_set_level(mt_log_get_level() + verbose > MT_LOG_DEBUG ? MT_LOG_DEBUG
+										: mt_log_get_level() + verbose);
+
+	if (mt_detect_reg_init(&reg, 1,
+			       no_plugins ? NULL : cfg.plugin_dir[0] ? cfg.plugin_dir : MT_PLUGIN_DIR,
+			       NULL) < 0)
+		return 2;
+	if (list) {
+		list_detectors(&reg);
+		mt_detect_reg_fini(&reg);
+		return 0;
+	}
+	if (nfiles == 0) {
+		mt_err("no capture given: use -r FILE (see --help)");
+		mt_detect_reg_fini(&reg);
+		return 2;
+	}
+	sink = mt_sink_json_open(cfg.output, 0, err, sizeof(err));
+	if (!sink) {
+		mt_err("%s: cannot write output: %s", cfg.output, err);
+		mt_detect_reg_fini(&reg);
+		return 2;
+	}
+	eng = mt_engine_new(&cfg.eng, &reg);
+	if (!eng) {
+		sink->close(sink);
+		mt_detect_reg_fini(&reg);
+		return 1;
+	}
+	mt_engine_add_sink(eng, sink);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	budget = cfg.count ? cfg.count : UINT64_MAX;
+	t0 = now_s();
+	for (i = 0; i < nfiles && !g_stop && budget > 0; i++) {
+		mt_capture *c = mt_capture_open_file(files[i], cfg.filter[0] ? cfg.filter : NULL,
+						     err, sizeof(err));
+		int end;
+
+		if (!c) {
+			mt_err("%s: %s", strcmp(files[i], "-") ? files[i] : "(stdin)", err);
+			rc = 1;
+			continue;
+		}
+		opened++;
+		if (!mt_decode_link_supported(mt_capture_linktype(c)))
+			mt_warn("%s: link type %d is not decoded; its packets are counted as errors",
+				files[i], mt_capture_linktype(c));
+		g_cap = c;
+		end = mt_capture_run(c, frame_cb, eng, &budget);
+		g_cap = NULL;
+		if (end == MT_CAPTURE_TRUNCATED) {
+			mt_warn("%s: capture is truncated (%s); hits before the cut are kept", files[i],
+				mt_capture_error(c));
+			truncated++;
+		} else if (end == MT_CAPTURE_ERROR) {
+			mt_err("%s: %s", files[i], mt_capture_error(c));
+			rc = 1;
+		}
+		mt_capture_close(c);
+	}
+	mt_engine_flush(eng);
+	if (cfg.stats)
+		print_stats(eng, now_s() - t0, opened, truncated);
+	if (sink->close(sink) < 0) {
+		mt_err("%s: writing the output failed", cfg.output);
+		rc = 1;
+	}
+	mt_engine_free(eng);
+	mt_detect_reg_fini(&reg);
+	return rc;
+}
