@@ -59,8 +59,8 @@ typedef struct mt_stream_dir {
  * Offers one TCP segment of this direction (seq and flags as on the wire;
  * flags: FIN 0x01 SYN 0x02 RST 0x04). A SYN sets the initial sequence number
  * (data starts at seq+1). Handles wrap-around, retransmissions, overlaps
- * (first copy wins) and out-of-order segments within the window. *mem_delta
- * gets the change in bytes allocated (may be NULL).
+ * (first copy wins) and out-of-order segments within the window. The change in
+ * bytes allocated is added to *mem_delta (may be NULL; the caller zeroes it).
  * Returns the number of bytes newly appended to buf (0 if none), or -ENOMEM
  * (the direction stays consistent; the data is counted as lost).
  */
@@ -75,7 +75,7 @@ int mt_stream_segment(mt_stream_dir *d, const mt_stream_cfg *cfg,
 int mt_stream_drain(mt_stream_dir *d, const mt_stream_cfg *cfg,
 		    mt_stream_stats *st, int64_t *mem_delta);
 
-/* Frees buffers; the direction is zeroed. *mem_delta gets the (negative) change. */
+/* Frees buffers; the direction is zeroed. The (negative) change is added to *mem_delta. */
 void mt_stream_dir_free(mt_stream_dir *d, int64_t *mem_delta);
 
 #endif
