@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mt_sigs; /* signatures/ loaded (detect/sigs.h); swapped whole on reload */
+
 /*
  * Bump on any change to a struct in this file. The plugin loader refuses a
  * plugin whose api_version differs and names both versions.
@@ -98,6 +100,8 @@ typedef struct mt_flow_view {
 	const char *sni;
 	const char *http_host;
 	const char *http_ua;
+	/* The signature set in force for this call (may be NULL); never keep it across calls. */
+	const struct mt_sigs *sigs;
 } mt_flow_view;
 
 /* The packet that caused this call. */
