@@ -57,8 +57,19 @@ static int compare_one(const char *dir, const char *name)
 	errtext = mt_slurp(tmp_err, NULL);
 	ck_assert_msg(rc == 0, "%s: exit %d: %s", name, rc, errtext ? errtext : "");
 	ck_assert_ptr_nonnull(got);
-	ck_assert_msg(strcmp(want, got) == 0, "%s: output differs from %s\n--- got:\n%s\n--- want:\n%s",
-		      name, expected, got, want);
+	if (strcmp(want, got) != 0) {
+		/* Name the first line that differs (Check's messages are bounded). */
+		const char *g = got, *w = want;
+		int line = 1;
+		while (*g && *g == *w) {
+			line += *g == '\n';
+			g++, w++;
+		}
+		while (g > got && g[-1] != '\n')
+			g--, w--;
+		ck_abort_msg("%s: line %d differs from %s\n--- got:  %.300s\n--- want: %.300s", name, line,
+			     expected, g, w);
+	}
 	free(want);
 	free(got);
 	free(errtext);

@@ -82,8 +82,9 @@ static int name_cmp(const void *a, const void *b)
 }
 
 /* Loads every *.so in dir, in name order so that the order of detectors is stable. */
-static int load_plugins(mt_detect_reg *r, const char *dir, const mt_detector_env *env)
+int mt_detect_reg_load_plugins(mt_detect_reg *r, const char *dir)
 {
+	const mt_detector_env *env = &r->env;
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char **names = NULL;
@@ -176,22 +177,21 @@ out:
 int mt_detect_reg_init(mt_detect_reg *r, int builtins, const char *plugin_dir,
 		       const char *signatures_dir)
 {
-	static mt_detector_env env;
 	size_t i;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	env.api_version = MT_DETECTOR_API_VERSION;
-	env.signatures_dir = signatures_dir;
-	env.log = env_log;
+	r->env.api_version = MT_DETECTOR_API_VERSION;
+	r->env.signatures_dir = signatures_dir;
+	r->env.log = env_log;
 	if (builtins) {
 		for (i = 0; i < sizeof(builtin_table) / sizeof(builtin_table[0]); i++) {
-			rc = mt_detect_reg_add(r, builtin_table[i], "builtin", NULL, &env);
+			rc = mt_detect_reg_add(r, builtin_table[i], "builtin", NULL, &r->env);
 			if (rc < 0)
 				goto err;
 		}
 	}
-	if (plugin_dir && (rc = load_plugins(r, plugin_dir, &env)) < 0)
+	if (plugin_dir && (rc = mt_detect_reg_load_plugins(r, plugin_dir)) < 0)
 		goto err;
 	return 0;
 err:

@@ -19,6 +19,7 @@ typedef struct mt_detect_reg {
 	size_t state_total;                /* bytes of one flow's state block */
 	uint32_t tcp_mask;                 /* detectors that want TCP */
 	uint32_t udp_mask;                 /* detectors that want UDP */
+	mt_detector_env env;               /* what each detector's init was given */
 } mt_detect_reg;
 
 /*
@@ -28,6 +29,12 @@ typedef struct mt_detect_reg {
  */
 int mt_detect_reg_init(mt_detect_reg *r, int builtins, const char *plugin_dir,
 		       const char *signatures_dir);
+
+/*
+ * Loads every *.so in dir (name order) as a plugin. A folder that does not
+ * exist is no error (no plugins). Returns 0 or a negative errno (logged).
+ */
+int mt_detect_reg_load_plugins(mt_detect_reg *r, const char *dir);
 
 /* Adds one detector (checks its API version and name). Returns 0 or -EINVAL/-ENOSPC. */
 int mt_detect_reg_add(mt_detect_reg *r, const mt_detector *d, const char *origin,

@@ -25,7 +25,7 @@ typedef struct fstate {
 	mt_ndpi_flow *nf;       /* while nDPI runs */
 	ndpi_labels *lbl;       /* after nDPI is done, if it said anything */
 	mt_evidence *ev;        /* once a detector wrote evidence */
-	uint8_t *dstate;        /* detector states, reg->state_total bytes */
+	uint8_t *dstate;        /* detector states (reg->state_total bytes), from the first payload to the last detector's answer */
 	uint32_t active;        /* detectors still asked */
 	uint32_t touched;       /* detectors whose state holds something (flow_free) */
 	int owner;              /* detector that identified the flow, or -1 */
@@ -35,6 +35,8 @@ typedef struct fstate {
 	uint64_t last_report_us;
 	int64_t mem;            /* bytes accounted to the flow table for this flow */
 	int64_t ndpi_mem;       /* of which nf */
+	uint8_t inspected;      /* the first payload was seen (dstate, nf made) */
+	uint8_t finished;       /* flow_finish ran: later packets are only counted */
 } fstate;
 
 struct mt_engine {
@@ -51,6 +53,7 @@ struct mt_engine {
 	mt_ndpi_info ni;        /* nDPI's answer for the flow it just finished */
 	mt_jw jw;
 	uint64_t now_us;
+	const struct mt_sigs *sigs;
 };
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg)
@@ -155,11 +158,12 @@ static void ndpi_packet(mt_engine *e, fstate *fs, const mt_pkt *p, int dir)
 
 /* ---- detectors ---- */
 
-static void flow_view(const mt_flow *f, const fstate *fs, mt_flow_view *fv)
+static void flow_view(const mt_engine *e, const mt_flow *f, const fstate *fs, mt_flow_view *fv)
 {
 	int d;
 
 	memset(fv, 0, sizeof(*fv));
+	fv->sigs = e->sigs;
 	fv->ipver = f->key.ipver;
 	fv->l4proto = f->key.l4proto;
 	fv->dir_certain = f->dir_certain;
@@ -185,6 +189,8 @@ static void flow_view(const mt_flow *f, const fstate *fs, mt_flow_view *fv)
 		fv->http_ua = fs->lbl->ua[0] ? fs->lbl->ua : NULL;
 	}
 }
+
+static void detectors_done(mt_engine *e, fstate *fs);
 
 static void streams_free(mt_engine *e, fstate *fs)
 {
@@ -217,7 +223,7 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 
 		todo &= todo - 1;
 		if (!built) {
-			flow_view(f, fs, &fv);
+			flow_view(e, f, fs, &fv);
 			built = 1;
 		}
 		if (fs->ev) {
@@ -262,24 +268,36 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 		if (d->max_packets && fs->payload_pkts >= d->max_packets)
 			fs->active &= ~(1u << i);
 	}
-	if (!(fs->active & r->tcp_mask) && (fs->sd[0].alloc || fs->sd[1].alloc))
+	if (!fs->active && !pv->flow_end)
+		detectors_done(e, fs);
+	else if (!(fs->active & r->tcp_mask) && (fs->sd[0].alloc || fs->sd[1].alloc))
 		streams_free(e, fs);
 }
 
+/*
+ * Small state for every flow (its stream positions start at the SYN); the
+ * detector states and nDPI's state wait for the first payload, so a flood of
+ * empty connections costs only this.
+ */
 static fstate *fstate_new(mt_engine *e, mt_flow *f)
 {
-	size_t sz = sizeof(fstate) + e->reg->state_total;
-	fstate *fs = calloc(1, sz);
+	fstate *fs = calloc(1, sizeof(*fs));
 
 	if (!fs) {
 		e->st.alloc_fail++;
 		return NULL;
 	}
-	fs->dstate = (uint8_t *)(fs + 1);
 	fs->owner = -1;
 	fs->active = f->key.l4proto == 6 ? e->reg->tcp_mask : e->reg->udp_mask;
 	f->user = fs;
-	mem_add(e, fs, (int64_t)sz);
+	mem_add(e, fs, (int64_t)sizeof(*fs));
+	return fs;
+}
+
+/* At the first payload: detector states and nDPI. Returns 0, or -1 if nothing can be asked. */
+static int fstate_inspect(mt_engine *e, fstate *fs)
+{
+	fs->inspected = 1;
 	e->st.flows_inspected++;
 	if (e->ndpi) {
 		size_t m = 0;
@@ -290,11 +308,20 @@ static fstate *fstate_new(mt_engine *e, mt_flow *f)
 			e->st.ndpi_flows++;
 		}
 	}
-	return fs;
+	if (fs->active && e->reg->state_total) {
+		fs->dstate = calloc(1, e->reg->state_total);
+		if (!fs->dstate) {
+			e->st.alloc_fail++;
+			fs->active = 0;
+			return -1;
+		}
+		mem_add(e, fs, (int64_t)e->reg->state_total);
+	}
+	return 0;
 }
 
-/* Frees what fs holds; the flow table gets its memory back through mem_add. */
-static void fstate_free(mt_engine *e, fstate *fs)
+/* Once no detector is asked any more: their states and the stream buffers go. */
+static void detectors_done(mt_engine *e, fstate *fs)
 {
 	const mt_detect_reg *r = e->reg;
 	uint32_t t = fs->touched;
@@ -305,7 +332,20 @@ static void fstate_free(mt_engine *e, fstate *fs)
 		if (r->det[i]->flow_free)
 			r->det[i]->flow_free(r->global[i], fs->dstate + r->state_off[i]);
 	}
+	fs->touched = 0;
+	fs->active = 0;
+	if (fs->dstate) {
+		free(fs->dstate);
+		fs->dstate = NULL;
+		mem_add(e, fs, -(int64_t)r->state_total);
+	}
 	streams_free(e, fs);
+}
+
+/* Frees what fs holds; the flow table gets its memory back through mem_add. */
+static void fstate_free(mt_engine *e, fstate *fs)
+{
+	detectors_done(e, fs);
 	mt_ndpi_flow_free(fs->nf);
 	free(fs->lbl);
 	free(fs->ev);
@@ -313,17 +353,20 @@ static void fstate_free(mt_engine *e, fstate *fs)
 	free(fs);
 }
 
-/* The flow table's end callback: last words from the detectors, the final record. */
-static void on_flow_end(mt_flow *f, int reason, void *ctx)
+/*
+ * Last words: nDPI's final guess, the detectors' flow-end call, the final
+ * record if the evidence changed; then the heavy per-flow state goes. Runs
+ * when the connection closes (the flow itself stays a while for late
+ * packets, which are then ignored) or when the flow table ends the flow.
+ */
+static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 {
-	mt_engine *e = ctx;
-	fstate *fs = f->user;
 	mt_pkt_view pv;
 	int64_t md = 0;
 
-	(void)reason;
-	if (!fs)
+	if (fs->finished)
 		return;
+	fs->finished = 1;
 	if (fs->nf) {
 		mt_ndpi_giveup(e->ndpi, fs->nf, &e->ni);
 		ndpi_finish(e, fs);
@@ -341,11 +384,67 @@ static void on_flow_end(mt_flow *f, int reason, void *ctx)
 	}
 	if (fs->owner >= 0 && fs->ev && fs->ev->version != fs->reported_version)
 		emit(e, f, fs, MT_HIT_END);
+	detectors_done(e, fs);
+}
+
+/* The flow table's end callback. */
+static void on_flow_end(mt_flow *f, int reason, void *ctx)
+{
+	mt_engine *e = ctx;
+	fstate *fs = f->user;
+
+	(void)reason;
+	if (!fs)
+		return;
+	flow_finish(e, f, fs);
 	fstate_free(e, fs);
 	f->user = NULL;
 }
 
 /* ---- per packet ---- */
+
+/* Stream and detectors for one decoded packet of flow f. */
+static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, int dir)
+{
+	mt_pkt_view pv;
+	int n;
+
+	if (unlikely(!fs->inspected)) {
+		if (p->payload_len == 0 && !(p->l4proto == 6 && (p->tcp_flags & 0x02) && fs->active))
+			return;
+		/* A SYN only sets the stream's first sequence number; states wait for data. */
+		if (p->payload_len && fstate_inspect(e, fs) < 0)
+			return;
+	}
+	if (fs->nf)
+		ndpi_packet(e, fs, p, dir);
+	if (!fs->active)
+		return;
+	if (p->l4proto == 6) {
+		int64_t md = 0;
+		if (p->payload_len == 0 && !(p->tcp_flags & 0x07))
+			return; /* a pure ACK tells the stream nothing */
+		n = mt_stream_segment(&fs->sd[dir], &e->cfg.stream, &e->sst, p->seq,
+				      p->tcp_flags, p->payload, p->payload_len, &md);
+		mem_add(e, fs, md);
+		if (p->payload_len)
+			fs->payload_pkts++;
+		if (n <= 0 && !(p->tcp_flags & 0x05))
+			return;
+	} else {
+		if (p->payload_len == 0)
+			return;
+		fs->payload_pkts++;
+	}
+	e->st.payload_pkts++;
+	pv.dir = dir;
+	pv.ts_us = e->now_us;
+	pv.payload = p->payload;
+	pv.payload_len = p->payload_len;
+	pv.tcp_flags = p->tcp_flags;
+	pv.flow_end = 0;
+	run_detectors(e, f, fs, p->l4proto == 6 ? e->reg->tcp_mask : e->reg->udp_mask, &pv);
+}
 
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len)
@@ -353,8 +452,7 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 	mt_pkt p;
 	mt_flow *f;
 	fstate *fs;
-	mt_pkt_view pv;
-	int dir, created, n;
+	int dir, created;
 
 	e->st.packets++;
 	e->st.bytes += wire_len;
@@ -375,34 +473,12 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 		if (!fs)
 			return;
 	}
-	if (fs->nf)
-		ndpi_packet(e, fs, &p, dir);
-	if (!fs->active)
+	if (unlikely(fs->finished))
 		return;
-	if (p.l4proto == 6) {
-		int64_t md = 0;
-		if (p.payload_len == 0 && !(p.tcp_flags & 0x07))
-			return; /* a pure ACK tells the stream nothing */
-		n = mt_stream_segment(&fs->sd[dir], &e->cfg.stream, &e->sst, p.seq,
-				      p.tcp_flags, p.payload, p.payload_len, &md);
-		mem_add(e, fs, md);
-		if (p.payload_len)
-			fs->payload_pkts++;
-		if (n <= 0 && !(p.tcp_flags & 0x05))
-			return;
-	} else {
-		if (p.payload_len == 0)
-			return;
-		fs->payload_pkts++;
-	}
-	e->st.payload_pkts++;
-	pv.dir = dir;
-	pv.ts_us = e->now_us;
-	pv.payload = p.payload;
-	pv.payload_len = p.payload_len;
-	pv.tcp_flags = p.tcp_flags;
-	pv.flow_end = 0;
-	run_detectors(e, f, fs, p.l4proto == 6 ? e->reg->tcp_mask : e->reg->udp_mask, &pv);
+	flow_packet(e, f, fs, &p, dir);
+	/* Closed both ways (or reset): the last words now, not at the table's timeout. */
+	if (f->tcp_state == MT_TCP_CLOSED && fs->inspected)
+		flow_finish(e, f, fs);
 }
 
 /* ---- life cycle ---- */
@@ -430,6 +506,11 @@ mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg)
 err:
 	mt_engine_free(e);
 	return NULL;
+}
+
+void mt_engine_set_sigs(mt_engine *e, const struct mt_sigs *sigs)
+{
+	e->sigs = sigs;
 }
 
 int mt_engine_add_sink(mt_engine *e, mt_sink *s)

@@ -53,6 +53,12 @@ mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg);
 /* Adds a sink (not owned). Returns 0 or -ENOSPC. */
 int mt_engine_add_sink(mt_engine *e, mt_sink *s);
 
+/*
+ * The signature set detectors see from the next packet on (may be NULL; not
+ * owned: the caller frees the old set after this returns, as no detector keeps it).
+ */
+void mt_engine_set_sigs(mt_engine *e, const struct mt_sigs *sigs);
+
 /* One captured frame. */
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len);
