@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Runs argv with stdout and stderr to files (NULL: /dev/null). Returns the exit status, or -1. */
-static inline int mt_run(char *const argv[], const char *out, const char *err)
+/* Runs argv with stdin from a file and stdout, stderr to files (NULL: /dev/null). Returns the exit status, or -1. */
+static inline int mt_run_in(char *const argv[], const char *in, const char *out, const char *err)
 {
 	pid_t pid = fork();
 	int st;
@@ -20,8 +20,10 @@ static inline int mt_run(char *const argv[], const char *out, const char *err)
 	if (pid == 0) {
 		int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (o < 0 || e < 0)
+		int i = open(in ? in : "/dev/null", O_RDONLY);
+		if (o < 0 || e < 0 || i < 0)
 			_exit(126);
+		dup2(i, 0);
 		dup2(o, 1);
 		dup2(e, 2);
 		execv(argv[0], argv);
@@ -30,6 +32,11 @@ static inline int mt_run(char *const argv[], const char *out, const char *err)
 	if (waitpid(pid, &st, 0) < 0)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static inline int mt_run(char *const argv[], const char *out, const char *err)
+{
+	return mt_run_in(argv, NULL, out, err);
 }
 
 /* Reads a whole file (NUL-terminated); NULL if it cannot be read. Caller frees. */

@@ -95,6 +95,28 @@ START_TEST(test_golden_captures)
 }
 END_TEST
 
+START_TEST(test_stdin)
+{
+	char path[1024], expected[1024];
+	char *got, *want;
+	int rc;
+
+	mt_test_src("pcaps/stratum-split.pcap", path, sizeof(path));
+	mt_test_src("pcaps/stratum-split.expected.jsonl", expected, sizeof(expected));
+	{
+		char *argv[] = {(char *)minetrace(), "--no-plugins", "-r", "-", NULL};
+		rc = mt_run_in(argv, path, tmp_out, tmp_err);
+	}
+	got = mt_slurp(tmp_out, NULL);
+	want = mt_slurp(expected, NULL);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+}
+END_TEST
+
 START_TEST(test_not_a_capture)
 {
 	char path[1024];
@@ -217,6 +239,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_golden_captures);
+	tcase_add_test(tc, test_stdin);
 	tcase_add_test(tc, test_not_a_capture);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_truncated);
