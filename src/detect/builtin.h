@@ -5,5 +5,6 @@
 #include "detect/detector.h"
 
 extern const mt_detector mt_detect_stratum; /* stratum.c: Stratum v1 JSON-RPC */
+extern const mt_detector mt_detect_cryptonote; /* cryptonote.c: CryptoNote login/job/submit JSON-RPC */
 
 #endif

@@ -15,6 +15,7 @@
 /* The built-in detectors, in the order they are asked. */
 static const mt_detector *const builtin_table[] = {
 	&mt_detect_stratum,
+	&mt_detect_cryptonote,
 };
 
 static void env_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

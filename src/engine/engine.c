@@ -29,6 +29,7 @@ typedef struct fstate {
 	uint32_t active;        /* detectors still asked */
 	uint32_t touched;       /* detectors whose state holds something (flow_free) */
 	int owner;              /* detector that identified the flow, or -1 */
+	int ev_writer;          /* detector whose evidence ev holds, or -1 */
 	uint32_t payload_pkts;
 	uint32_t nreports;
 	uint32_t reported_version;
@@ -226,7 +227,12 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 			flow_view(e, f, fs, &fv);
 			built = 1;
 		}
-		if (fs->ev) {
+		/*
+		 * The flow's evidence belongs to one detector at a time (ev_writer):
+		 * the others write into a zeroed scratch that is kept only when they
+		 * identify the flow.
+		 */
+		if (fs->ev && fs->ev_writer == i) {
 			ev = fs->ev;
 		} else {
 			memset(&e->scratch, 0, sizeof(e->scratch));
@@ -236,14 +242,18 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 		e->st.detector_calls++;
 		fs->touched |= 1u << i;
 		ans = d->on_packet(r->global[i], fs->dstate + r->state_off[i], &fv, pv, ev);
-		if (scratch && (ev->version || ans == MT_DETECTED)) {
-			fs->ev = malloc(sizeof(*fs->ev));
+		if (scratch && (ev->version || ans == MT_DETECTED) &&
+		    (fs->ev_writer < 0 || ans == MT_DETECTED)) {
 			if (!fs->ev) {
-				e->st.alloc_fail++;
-				continue;
+				fs->ev = malloc(sizeof(*fs->ev));
+				if (!fs->ev) {
+					e->st.alloc_fail++;
+					continue;
+				}
+				mem_add(e, fs, (int64_t)sizeof(*fs->ev));
 			}
 			memcpy(fs->ev, ev, sizeof(*fs->ev));
-			mem_add(e, fs, (int64_t)sizeof(*fs->ev));
+			fs->ev_writer = i;
 		}
 		if (ans == MT_DETECTED) {
 			if (fs->owner < 0) {
@@ -262,8 +272,10 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 			}
 		} else if (ans == MT_EXCLUDED) {
 			fs->active &= ~(1u << i);
-			if (fs->owner < 0 && fs->ev)
+			if (fs->owner < 0 && fs->ev_writer == i) {
 				memset(fs->ev, 0, sizeof(*fs->ev)); /* its partial evidence goes with it */
+				fs->ev_writer = -1;
+			}
 		}
 		if (d->max_packets && fs->payload_pkts >= d->max_packets)
 			fs->active &= ~(1u << i);
@@ -288,6 +300,7 @@ static fstate *fstate_new(mt_engine *e, mt_flow *f)
 		return NULL;
 	}
 	fs->owner = -1;
+	fs->ev_writer = -1;
 	fs->active = f->key.l4proto == 6 ? e->reg->tcp_mask : e->reg->udp_mask;
 	f->user = fs;
 	mem_add(e, fs, (int64_t)sizeof(*fs));
