@@ -4,6 +4,9 @@
  * Refresh the expected files with tests/golden/update (then review the diff).
  */
 #include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 #include "mt_run.h"
 #include "mt_test.h"
@@ -114,6 +117,169 @@ START_TEST(test_stdin)
 	ck_assert_str_eq(got, want);
 	free(got);
 	free(want);
+}
+END_TEST
+
+/* Copies the shipped signatures into dir. */
+static void copy_sigs(const char *dir)
+{
+	static const char *const files[] = {"pool-domains.txt", "pool-ips.txt", "miner-agents.txt",
+					    "methods.txt", "p2p-magics.txt", "ports.txt"};
+	char src[2048], dst[1024];
+	size_t i, n = 0;
+	char *text;
+	FILE *fp;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(dst, sizeof(dst), "signatures/%s", files[i]);
+		text = mt_slurp(mt_test_src(dst, src, sizeof(src)), &n);
+		ck_assert_ptr_nonnull(text);
+		snprintf(dst, sizeof(dst), "%s/%s", dir, files[i]);
+		fp = fopen(dst, "wb");
+		ck_assert_ptr_nonnull(fp);
+		fwrite(text, 1, n, fp);
+		fclose(fp);
+		free(text);
+	}
+}
+
+START_TEST(test_check_signatures)
+{
+	char dir[64], path[128], src[1024];
+	char *out;
+	FILE *fp;
+
+	mt_test_src("signatures", src, sizeof(src));
+	{
+		char *argv[] = {(char *)minetrace(), "--check-signatures", src, NULL};
+		ck_assert_int_eq(mt_run(argv, tmp_out, tmp_err), 0);
+	}
+	snprintf(dir, sizeof(dir), "/tmp/mt_sigs_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	copy_sigs(dir);
+	snprintf(path, sizeof(path), "%s/pool-domains.txt", dir);
+	fp = fopen(path, "a");
+	fputs("not a domain!\n", fp);
+	fclose(fp);
+	{
+		char *argv[] = {(char *)minetrace(), "--check-signatures", dir, NULL};
+		ck_assert_int_eq(mt_run(argv, tmp_out, tmp_err), 1);
+	}
+	out = mt_slurp(tmp_out, NULL);
+	/* file:line: reason, for the line we broke */
+	ck_assert_msg(strstr(out, path) && strstr(out, ".txt:") != NULL, "%s", out);
+	free(out);
+	/* A broken set refuses to start, naming the file and line. */
+	{
+		char bpath[1024];
+		char *argv[] = {(char *)minetrace(), "--signatures", dir, "-r", bpath, NULL};
+		mt_test_src("pcaps/stratum-btc.pcap", bpath, sizeof(bpath));
+		ck_assert_int_eq(mt_run(argv, tmp_out, tmp_err), 2);
+	}
+	out = mt_slurp(tmp_err, NULL);
+	ck_assert_msg(strstr(out, "pool-domains.txt:") != NULL, "%s", out);
+	free(out);
+	{
+		char *argv[] = {"/bin/rm", "-rf", dir, NULL};
+		mt_run(argv, NULL, NULL);
+	}
+}
+END_TEST
+
+/* Writes n bytes to fd in full. */
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		ck_assert_int_gt((int)w, 0);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/*
+ * SIGHUP while reading: a broken signature file keeps the old set (logged), a
+ * fixed one is loaded, and no packet or hit is lost either way.
+ */
+START_TEST(test_sighup_reload)
+{
+	char dir[64], fifo[128], path[128], pcap[1024], expected[1024];
+	char *cap, *good, *got, *want, *errtext;
+	size_t caplen = 0, goodlen = 0, off, half;
+	pid_t pid;
+	int fd, st;
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "/tmp/mt_hup_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	copy_sigs(dir);
+	snprintf(fifo, sizeof(fifo), "%s/capture.fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	snprintf(path, sizeof(path), "%s/pool-domains.txt", dir);
+	good = mt_slurp(path, &goodlen);
+	cap = mt_slurp(mt_test_src("pcaps/stratum-btc.pcap", pcap, sizeof(pcap)), &caplen);
+	ck_assert_ptr_nonnull(cap);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int o = open(tmp_out, O_WRONLY | O_TRUNC), e = open(tmp_err, O_WRONLY | O_TRUNC);
+		dup2(o, 1);
+		dup2(e, 2);
+		execl(minetrace(), minetrace(), "-v", "--no-plugins", "--signatures", dir, "-r", fifo,
+		      (char *)NULL);
+		_exit(127);
+	}
+	fd = open(fifo, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	/* The global header and about half of the records (cut on a record boundary). */
+	off = 24;
+	half = caplen / 2;
+	while (off < half) {
+		uint32_t incl = (uint32_t)(uint8_t)cap[off + 8] | (uint32_t)(uint8_t)cap[off + 9] << 8 |
+				(uint32_t)(uint8_t)cap[off + 10] << 16 | (uint32_t)(uint8_t)cap[off + 11] << 24;
+		off += 16 + incl;
+	}
+	write_all(fd, cap, off);
+	usleep(200000);
+	fp = fopen(path, "a");
+	fputs("not a domain!\n", fp);
+	fclose(fp);
+	kill(pid, SIGHUP);
+	usleep(200000);
+	/* One more record makes the reload happen (it runs between packets). */
+	{
+		size_t next = off;
+		uint32_t incl = (uint32_t)(uint8_t)cap[off + 8] | (uint32_t)(uint8_t)cap[off + 9] << 8;
+		next += 16 + incl;
+		write_all(fd, cap + off, next - off);
+		off = next;
+	}
+	usleep(200000);
+	fp = fopen(path, "wb");
+	fwrite(good, 1, goodlen, fp);
+	fclose(fp);
+	kill(pid, SIGHUP);
+	usleep(200000);
+	write_all(fd, cap + off, caplen - off);
+	close(fd);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	errtext = mt_slurp(tmp_err, NULL);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st, errtext);
+	ck_assert_msg(strstr(errtext, "keeping the signatures") != NULL, "%s", errtext);
+	ck_assert_msg(strstr(errtext, "pool-domains.txt:") != NULL, "%s", errtext);
+	ck_assert_msg(strstr(errtext, "reload: ") && strstr(errtext, " signatures from "), "%s", errtext);
+	got = mt_slurp(tmp_out, NULL);
+	want = mt_slurp(mt_test_src("pcaps/stratum-btc.expected.jsonl", expected, sizeof(expected)), NULL);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	free(errtext);
+	free(cap);
+	free(good);
+	{
+		char *argv[] = {"/bin/rm", "-rf", dir, NULL};
+		mt_run(argv, NULL, NULL);
+	}
 }
 END_TEST
 
@@ -240,6 +406,8 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_golden_captures);
 	tcase_add_test(tc, test_stdin);
+	tcase_add_test(tc, test_check_signatures);
+	tcase_add_test(tc, test_sighup_reload);
 	tcase_add_test(tc, test_not_a_capture);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_truncated);

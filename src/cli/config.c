@@ -36,6 +36,8 @@ static const key_def keys[] = {
 	 "error, warning, info or debug"},
 	{"plugin_dir", K_STR, OFF(plugin_dir), SZ(plugin_dir), 0, 0, "(installed)",
 	 "folder of detector plugins (*.so) loaded at start (--plugin-dir)"},
+	{"signatures_dir", K_STR, OFF(signatures_dir), SZ(signatures_dir), 0, 0, "(installed)",
+	 "folder of signature files (pool domains, agents, magics ...) (--signatures); SIGHUP reloads it"},
 	{"ndpi", K_BOOL, OFF(eng.ndpi), SZ(eng.ndpi), 0, 1, "yes",
 	 "run nDPI on the first packets of each flow (labels, TLS SNI, HTTP host and agent)"},
 	{"update_interval", K_U32, OFF(eng.update_interval), SZ(eng.update_interval), 0, 86400, "60",

@@ -15,6 +15,7 @@ typedef struct mt_config {
 	char output[MT_CONFIG_MAX_STR];     /* "-" = stdout */
 	char filter[MT_CONFIG_MAX_STR];     /* BPF, "" = none */
 	char plugin_dir[MT_CONFIG_MAX_STR]; /* "" = the installed folder */
+	char signatures_dir[MT_CONFIG_MAX_STR]; /* "" = the installed folder */
 	char log_level[16];
 	int stats;
 	uint64_t count;                     /* 0 = no limit */

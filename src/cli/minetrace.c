@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture/capture.h"
 #include "cli/config.h"
 #include "detect/detect.h"
 #include "detect/ndpi.h"
+#include "detect/sigs.h"
 #include "engine/engine.h"
 #include "mt_config.h"
 #include "sink/sink.h"
@@ -30,6 +34,8 @@ enum {
 	OPT_CONFIG_KEYS,
 	OPT_SET,
 	OPT_NO_PLUGINS,
+	OPT_SIGNATURES,
+	OPT_CHECK_SIGNATURES,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +50,8 @@ static const struct option long_opts[] = {
 	{"no-ndpi", no_argument, NULL, OPT_NO_NDPI},
 	{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
 	{"no-plugins", no_argument, NULL, OPT_NO_PLUGINS},
+	{"signatures", required_argument, NULL, OPT_SIGNATURES},
+	{"check-signatures", required_argument, NULL, OPT_CHECK_SIGNATURES},
 	{"list-detectors", no_argument, NULL, OPT_LIST_DETECTORS},
 	{"config-keys", no_argument, NULL, OPT_CONFIG_KEYS},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -69,33 +77,115 @@ static void usage(FILE *fp)
 		"      --no-ndpi         do not run nDPI\n"
 		"      --plugin-dir DIR  load detector plugins from DIR (default %s)\n"
 		"      --no-plugins      load no plugins\n"
+		"      --signatures DIR  signature files (default %s)\n"
+		"      --check-signatures DIR  validate the signature files in DIR and exit\n"
 		"      --list-detectors  list the detectors (built-in and plugins) and exit\n"
 		"  -v, --verbose         more log messages (repeat for debug)\n"
 		"      --version         print the version and exit\n"
 		"      --help            print this help and exit\n"
 		"\n"
 		"Exit status: 0 on success (also for a truncated capture, with a warning),\n"
-		"1 if a file could not be read or output failed, 2 for bad usage or configuration.\n",
-		MT_PLUGIN_DIR);
+		"1 if a file could not be read or output failed, 2 for bad usage or configuration.\n"
+		"SIGHUP reloads the signatures (the old set stays if the new one is invalid).\n",
+		MT_PLUGIN_DIR, MT_SIGNATURES_DIR);
 }
 
 static mt_capture *volatile g_cap;
 static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_reload;
 
 static void on_signal(int sig)
 {
 	mt_capture *c = g_cap;
 
-	(void)sig;
+	if (sig == SIGHUP) {
+		g_reload = 1;
+		return;
+	}
 	g_stop = 1;
 	if (c)
 		mt_capture_stop(c);
 }
 
+/* The signature set in force and where it came from (for SIGHUP). */
+static mt_sigs *g_sigs;
+static char g_sigs_dir[MT_CONFIG_MAX_STR + 64];
+
+/* Loads the signatures again; on any error the old set stays in force. */
+static void reload_sigs(mt_engine *e)
+{
+	char err[512];
+	mt_sigs *ns;
+
+	g_reload = 0;
+	if (!g_sigs_dir[0])
+		return;
+	ns = mt_sigs_load(g_sigs_dir, err, sizeof(err));
+	if (!ns) {
+		mt_err("reload: %s; keeping the signatures loaded before", err);
+		return;
+	}
+	mt_engine_set_sigs(e, ns);
+	mt_sigs_free(g_sigs);
+	g_sigs = ns;
+	mt_info("reload: %zu signatures from %s", mt_sigs_count(ns), g_sigs_dir);
+}
+
 static void frame_cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data,
 		     uint32_t cap_len, uint32_t wire_len)
 {
+	if (__builtin_expect(g_reload, 0))
+		reload_sigs(ctx);
 	mt_engine_frame(ctx, linktype, ts_us, data, cap_len, wire_len);
+}
+
+/* dir if it is a folder, else the folder rel beside this executable (a build tree), else "". */
+static void default_dir(const char *installed, const char *rel, char *out, size_t n)
+{
+	char exe[4096];
+	ssize_t l;
+	char *slash;
+
+	out[0] = '\0';
+	if (access(installed, R_OK | X_OK) == 0) {
+		snprintf(out, n, "%s", installed);
+		return;
+	}
+	l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (l <= 0)
+		return;
+	exe[l] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	if ((size_t)snprintf(out, n, "%s/%s", exe, rel) >= n || access(out, R_OK | X_OK) != 0)
+		out[0] = '\0';
+}
+
+/* Loads the plugins of dir and of each folder directly in it (a build tree keeps one per plugin). */
+static int load_plugin_tree(mt_detect_reg *r, const char *dir)
+{
+	struct dirent **ents;
+	int n, i, rc;
+
+	rc = mt_detect_reg_load_plugins(r, dir);
+	if (rc < 0)
+		return rc;
+	n = scandir(dir, &ents, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		char sub[4096];
+		struct stat st;
+
+		if (rc == 0 && ents[i]->d_name[0] != '.' &&
+		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, ents[i]->d_name) < sizeof(sub) &&
+		    stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+			rc = mt_detect_reg_load_plugins(r, sub);
+		free(ents[i]);
+	}
+	if (n > 0)
+		free(ents);
+	return rc;
 }
 
 static double now_s(void)
@@ -209,8 +299,14 @@ int main(int argc, char **argv)
 		case OPT_NO_PLUGINS:
 			no_plugins = 1;
 			break;
+		case OPT_CHECK_SIGNATURES: {
+			int problems = mt_sigs_check(optarg, stdout);
+			if (problems == 0)
+				printf("%s: signatures are valid\n", optarg);
+			return problems == 0 ? 0 : 1;
+		}
 		case 'f': case 'c': case 'o': case OPT_STATS: case OPT_SET:
-		case OPT_NO_NDPI: case OPT_PLUGIN_DIR:
+		case OPT_NO_NDPI: case OPT_PLUGIN_DIR: case OPT_SIGNATURES:
 			break;
 		default:
 			usage(stderr);
@@ -238,6 +334,7 @@ int main(int argc, char **argv)
 		case OPT_STATS: k = "stats"; v = "yes"; break;
 		case OPT_NO_NDPI: k = "ndpi"; v = "no"; break;
 		case OPT_PLUGIN_DIR: k = "plugin_dir"; break;
+		case OPT_SIGNATURES: k = "signatures_dir"; break;
 		case OPT_SET: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || (size_t)(eq - optarg) >= sizeof(kv)) {
@@ -265,39 +362,73 @@ int main(int argc, char **argv)
 		mt_log_set_level(mt_log_get_level() + verbose > MT_LOG_DEBUG ? MT_LOG_DEBUG
 										: mt_log_get_level() + verbose);
 
-	if (mt_detect_reg_init(&reg, 1,
-			       no_plugins ? NULL : cfg.plugin_dir[0] ? cfg.plugin_dir : MT_PLUGIN_DIR,
-			       NULL) < 0)
+	if (cfg.signatures_dir[0])
+		snprintf(g_sigs_dir, sizeof(g_sigs_dir), "%s", cfg.signatures_dir);
+	else
+		default_dir(MT_SIGNATURES_DIR, "signatures", g_sigs_dir, sizeof(g_sigs_dir));
+	if (g_sigs_dir[0]) {
+		g_sigs = mt_sigs_load(g_sigs_dir, err, sizeof(err));
+		if (!g_sigs) {
+			mt_err("%s", err);
+			return 2;
+		}
+		mt_info("%zu signatures from %s", mt_sigs_count(g_sigs), g_sigs_dir);
+	} else {
+		mt_warn("no signature folder (%s): pool names, agents and magics are not used",
+			MT_SIGNATURES_DIR);
+	}
+	if (mt_detect_reg_init(&reg, 1, NULL, g_sigs_dir[0] ? g_sigs_dir : NULL) < 0) {
+		mt_sigs_free(g_sigs);
 		return 2;
+	}
+	if (!no_plugins) {
+		char pdir[MT_CONFIG_MAX_STR + 64];
+		int prc;
+
+		if (cfg.plugin_dir[0]) {
+			prc = mt_detect_reg_load_plugins(&reg, cfg.plugin_dir);
+		} else {
+			default_dir(MT_PLUGIN_DIR, "plugins", pdir, sizeof(pdir));
+			prc = pdir[0] ? load_plugin_tree(&reg, pdir) : 0;
+		}
+		if (prc < 0) {
+			mt_detect_reg_fini(&reg);
+			mt_sigs_free(g_sigs);
+			return 2;
+		}
+	}
 	if (list) {
 		list_detectors(&reg);
-		mt_detect_reg_fini(&reg);
-		return 0;
+		goto out;
 	}
 	if (nfiles == 0) {
 		mt_err("no capture given: use -r FILE (see --help)");
-		mt_detect_reg_fini(&reg);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	sink = mt_sink_json_open(cfg.output, 0, err, sizeof(err));
 	if (!sink) {
 		mt_err("%s: cannot write output: %s", cfg.output, err);
-		mt_detect_reg_fini(&reg);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	eng = mt_engine_new(&cfg.eng, &reg);
 	if (!eng) {
 		sink->close(sink);
-		mt_detect_reg_fini(&reg);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	mt_engine_add_sink(eng, sink);
+	mt_engine_set_sigs(eng, g_sigs);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	/* A signal must not cut a blocking read of a pipe or FIFO short (libpcap would see a truncated file). */
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	budget = cfg.count ? cfg.count : UINT64_MAX;
 	t0 = now_s();
@@ -336,6 +467,8 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 	mt_engine_free(eng);
+out:
 	mt_detect_reg_fini(&reg);
+	mt_sigs_free(g_sigs);
 	return rc;
 }
