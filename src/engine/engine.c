@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,21 @@ typedef struct fstate {
 	uint8_t finished;       /* flow_finish ran: later packets are only counted */
 } fstate;
 
+/*
+ * Blockchain nodes seen (client address and the peer port it spoke P2P to):
+ * a node keeps dialling peers on that port, and attempts that never carry a
+ * byte (SYN only, refused) are node traffic too. Bounded; newest wins a slot.
+ */
+#define NODE_SLOTS 4096
+typedef struct node_host {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t ipver;
+	uint8_t used;
+	char protocol[MT_EV_PROTO_LEN];
+	char coin[MT_EV_COIN_LEN];
+} node_host;
+
 struct mt_engine {
 	mt_engine_cfg cfg;
 	const mt_detect_reg *reg;
@@ -55,6 +71,7 @@ struct mt_engine {
 	mt_jw jw;
 	uint64_t now_us;
 	const struct mt_sigs *sigs;
+	node_host *nodes; /* NODE_SLOTS, made at the first P2P identification */
 };
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg)
@@ -192,6 +209,7 @@ static void flow_view(const mt_engine *e, const mt_flow *f, const fstate *fs, mt
 }
 
 static void detectors_done(mt_engine *e, fstate *fs);
+static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev);
 
 static void streams_free(mt_engine *e, fstate *fs)
 {
@@ -265,6 +283,8 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 				todo = 0;
 				e->st.flows_detected++;
 				emit(e, f, fs, MT_HIT_NEW);
+				if (fs->ev->event == MT_EVENT_CRYPTO_P2P)
+					node_learn(e, f, fs->ev);
 			} else if (fs->ev->version != fs->reported_version && !pv->flow_end &&
 				   e->now_us - fs->last_report_us >=
 					   (uint64_t)e->cfg.update_interval * 1000000u) {
@@ -366,6 +386,74 @@ static void fstate_free(mt_engine *e, fstate *fs)
 	free(fs);
 }
 
+static uint32_t node_slot(const uint8_t *addr, uint16_t port)
+{
+	uint32_t h = 2166136261u;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	h = (h ^ port) * 16777619u;
+	return h % NODE_SLOTS;
+}
+
+/* Remembers the client of an identified P2P flow as a node dialling that port. */
+static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev)
+{
+	node_host *n;
+
+	if (f->key.l4proto != 6 || !f->dir_certain)
+		return;
+	if (!e->nodes) {
+		e->nodes = calloc(NODE_SLOTS, sizeof(*e->nodes));
+		if (!e->nodes) {
+			e->st.alloc_fail++;
+			return;
+		}
+	}
+	n = &e->nodes[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
+	memcpy(n->addr, mt_flow_cli_addr(f), 16);
+	n->port = mt_flow_srv_port(f);
+	n->ipver = f->key.ipver;
+	n->used = 1;
+	memcpy(n->protocol, ev->protocol, sizeof(n->protocol));
+	memcpy(n->coin, ev->coin, sizeof(n->coin));
+}
+
+/*
+ * A TCP connection attempt that never carried a byte, from a known node to
+ * the port it speaks P2P on: reported as that node's P2P traffic, at low
+ * confidence and saying why.
+ */
+static void node_dial(mt_engine *e, mt_flow *f, fstate *fs)
+{
+	const node_host *n;
+	char text[MT_EV_TEXT_LEN];
+
+	if (!e->nodes || f->key.l4proto != 6 || !f->dir_certain || fs->ev)
+		return;
+	n = &e->nodes[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
+	if (!n->used || n->ipver != f->key.ipver || n->port != mt_flow_srv_port(f) ||
+	    memcmp(n->addr, mt_flow_cli_addr(f), 16) != 0)
+		return;
+	fs->ev = calloc(1, sizeof(*fs->ev));
+	if (!fs->ev) {
+		e->st.alloc_fail++;
+		return;
+	}
+	mem_add(e, fs, (int64_t)sizeof(*fs->ev));
+	fs->ev->event = MT_EVENT_CRYPTO_P2P;
+	MT_EV_SET(fs->ev, protocol, n->protocol, strnlen(n->protocol, sizeof(n->protocol)));
+	MT_EV_SET(fs->ev, coin, n->coin, strnlen(n->coin, sizeof(n->coin)));
+	MT_EV_SET(fs->ev, detector, "engine", 6);
+	snprintf(text, sizeof(text), "%s: connection attempt without payload from a host seen as a node, to its peer port %u",
+		 n->protocol, (unsigned)n->port);
+	MT_EV_SET(fs->ev, evidence, text, strlen(text));
+	fs->ev->confidence = 0.5;
+	e->st.flows_detected++;
+	emit(e, f, fs, MT_HIT_NEW);
+}
+
 /*
  * Last words: nDPI's final guess, the detectors' flow-end call, the final
  * record if the evidence changed; then the heavy per-flow state goes. Runs
@@ -380,6 +468,10 @@ static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 	if (fs->finished)
 		return;
 	fs->finished = 1;
+	if (!fs->inspected) {
+		node_dial(e, f, fs);
+		return;
+	}
 	if (fs->nf) {
 		mt_ndpi_giveup(e->ndpi, fs->nf, &e->ni);
 		ndpi_finish(e, fs);
@@ -571,5 +663,6 @@ void mt_engine_free(mt_engine *e)
 	}
 	mt_ndpi_free(e->ndpi);
 	mt_jw_free(&e->jw);
+	free(e->nodes);
 	free(e);
 }
