@@ -10,6 +10,10 @@
 static const char *const complete_families[] = {
 	"stratum_v1",
 	"cryptonote_stratum",
+	"ethproxy_tcp",
+	"ethproxy_getwork_http",
+	"http_getwork",
+	"http_getblocktemplate",
 };
 
 static int family_counts(const char *out, const char *fam, int *found, int *of)

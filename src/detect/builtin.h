@@ -6,5 +6,7 @@
 
 extern const mt_detector mt_detect_stratum; /* stratum.c: Stratum v1 JSON-RPC */
 extern const mt_detector mt_detect_cryptonote; /* cryptonote.c: CryptoNote login/job/submit JSON-RPC */
+extern const mt_detector mt_detect_ethproxy; /* ethproxy.c: EthProxy JSON-RPC lines over TCP */
+extern const mt_detector mt_detect_httpmine; /* httpmine.c: getwork, getblocktemplate, EthProxy over HTTP */
 
 #endif

@@ -16,6 +16,8 @@
 static const mt_detector *const builtin_table[] = {
 	&mt_detect_stratum,
 	&mt_detect_cryptonote,
+	&mt_detect_ethproxy,
+	&mt_detect_httpmine,
 };
 
 static void env_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
