@@ -17,7 +17,8 @@ typedef struct mt_detect_reg {
 	const char *origin[MT_DETECT_MAX]; /* "builtin" or the plugin's path */
 	void *dl[MT_DETECT_MAX];           /* dlopen handles to close at fini */
 	size_t state_total;                /* bytes of one flow's state block */
-	uint32_t tcp_mask;                 /* detectors that want TCP */
+	uint32_t tcp_mask;                 /* detectors that want TCP stream bytes */
+	uint32_t tcppkt_mask;              /* detectors that want every TCP payload packet (no stream) */
 	uint32_t udp_mask;                 /* detectors that want UDP */
 	mt_detector_env env;               /* what each detector's init was given */
 } mt_detect_reg;

@@ -11,7 +11,7 @@ struct mt_sigs; /* signatures/ loaded (detect/sigs.h); swapped whole on reload *
  * Bump on any change to a struct in this file. The plugin loader refuses a
  * plugin whose api_version differs and names both versions.
  */
-#define MT_DETECTOR_API_VERSION 1u
+#define MT_DETECTOR_API_VERSION 2u
 
 /* A detector's answer for a flow (nDPI's three answers). */
 enum mt_answer {
@@ -30,6 +30,9 @@ enum mt_event {
 /* Packets wanted (mt_detector.wants). */
 #define MT_WANT_TCP 0x1u /* TCP: called when new in-order stream bytes arrive (and at FIN) */
 #define MT_WANT_UDP 0x2u /* UDP: called with every datagram */
+/* TCP: called with every packet that carries payload (its size, time and bytes in pv), without
+ * needing the reassembled stream: for behaviour (share timing) over long flows. */
+#define MT_WANT_TCP_PACKETS 0x4u
 
 #define MT_EV_PROTO_LEN 32
 #define MT_EV_COIN_LEN 16
@@ -102,6 +105,8 @@ typedef struct mt_flow_view {
 	const char *http_ua;
 	/* The signature set in force for this call (may be NULL); never keep it across calls. */
 	const struct mt_sigs *sigs;
+	/* The name an earlier DNS answer gave for srv_addr (the engine's DNS cache), or NULL. */
+	const char *dns_name;
 } mt_flow_view;
 
 /* The packet that caused this call. */

@@ -321,7 +321,7 @@ static fstate *fstate_new(mt_engine *e, mt_flow *f)
 	}
 	fs->owner = -1;
 	fs->ev_writer = -1;
-	fs->active = f->key.l4proto == 6 ? e->reg->tcp_mask : e->reg->udp_mask;
+	fs->active = f->key.l4proto == 6 ? e->reg->tcp_mask | e->reg->tcppkt_mask : e->reg->udp_mask;
 	f->user = fs;
 	mem_add(e, fs, (int64_t)sizeof(*fs));
 	return fs;
@@ -512,6 +512,7 @@ static void on_flow_end(mt_flow *f, int reason, void *ctx)
 static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, int dir)
 {
 	mt_pkt_view pv;
+	uint32_t mask;
 	int n;
 
 	if (unlikely(!fs->inspected)) {
@@ -529,14 +530,22 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 		int64_t md = 0;
 		if (p->payload_len == 0 && !(p->tcp_flags & 0x07))
 			return; /* a pure ACK tells the stream nothing */
-		n = mt_stream_segment(&fs->sd[dir], &e->cfg.stream, &e->sst, p->seq,
-				      p->tcp_flags, p->payload, p->payload_len, &md);
-		mem_add(e, fs, md);
+		n = 0;
+		if (fs->active & e->reg->tcp_mask) {
+			n = mt_stream_segment(&fs->sd[dir], &e->cfg.stream, &e->sst, p->seq,
+					      p->tcp_flags, p->payload, p->payload_len, &md);
+			mem_add(e, fs, md);
+		}
 		if (p->payload_len)
 			fs->payload_pkts++;
-		if (n <= 0 && !(p->tcp_flags & 0x05))
+		/* Stream detectors when the stream grew (or closed); packet detectors for every payload. */
+		mask = (n > 0 || (p->tcp_flags & 0x05)) ? e->reg->tcp_mask : 0;
+		if (p->payload_len)
+			mask |= e->reg->tcppkt_mask;
+		if (!(mask & fs->active))
 			return;
 	} else {
+		mask = e->reg->udp_mask;
 		if (p->payload_len == 0)
 			return;
 		fs->payload_pkts++;
@@ -548,7 +557,7 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	pv.payload_len = p->payload_len;
 	pv.tcp_flags = p->tcp_flags;
 	pv.flow_end = 0;
-	run_detectors(e, f, fs, p->l4proto == 6 ? e->reg->tcp_mask : e->reg->udp_mask, &pv);
+	run_detectors(e, f, fs, mask, &pv);
 }
 
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
