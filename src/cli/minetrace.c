@@ -196,7 +196,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void print_stats(const mt_engine *e, double secs, uint64_t files, uint64_t truncated)
+static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double secs, uint64_t files,
+			uint64_t truncated)
 {
 	const mt_engine_stats *st = mt_engine_stats_get(e);
 	const mt_decode_stats *ds = mt_engine_decode_stats(e);
@@ -223,6 +224,10 @@ static void print_stats(const mt_engine *e, double secs, uint64_t files, uint64_
 	fprintf(stderr, "minetrace: stats: flows_inspected=%" PRIu64 " ndpi_flows=%" PRIu64
 		" ndpi_packets=%" PRIu64 " detector_calls=%" PRIu64 "\n", st->flows_inspected,
 		st->ndpi_flows, st->ndpi_packets, st->detector_calls);
+	for (i = 0; i < (int)reg->n; i++)
+		fprintf(stderr, "minetrace: stats:   detector.%s calls=%" PRIu64 " detected=%" PRIu64
+			" excluded=%" PRIu64 "\n", reg->det[i]->name, st->det_calls[i], st->det_detected[i],
+			st->det_excluded[i]);
 	fprintf(stderr, "minetrace: stats: stream segments=%" PRIu64 " retransmit=%" PRIu64
 		" overlap=%" PRIu64 " ooo_queued=%" PRIu64 " ooo_dropped=%" PRIu64 " gaps=%" PRIu64
 		" capped_bytes=%" PRIu64 "\n", ss->segments, ss->retransmit, ss->overlap, ss->ooo_queued,
@@ -461,7 +466,7 @@ int main(int argc, char **argv)
 	}
 	mt_engine_flush(eng);
 	if (cfg.stats)
-		print_stats(eng, now_s() - t0, opened, truncated);
+		print_stats(eng, &reg, now_s() - t0, opened, truncated);
 	if (sink->close(sink) < 0) {
 		mt_err("%s: writing the output failed", cfg.output);
 		rc = 1;

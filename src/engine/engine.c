@@ -258,6 +258,7 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 			scratch = 1;
 		}
 		e->st.detector_calls++;
+		e->st.det_calls[i]++;
 		fs->touched |= 1u << i;
 		ans = d->on_packet(r->global[i], fs->dstate + r->state_off[i], &fv, pv, ev);
 		if (scratch && (ev->version || ans == MT_DETECTED) &&
@@ -279,6 +280,7 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 					fs->ev->event = MT_EVENT_MINING;
 				MT_EV_SET(fs->ev, detector, d->name, strlen(d->name));
 				fs->owner = i;
+				e->st.det_detected[i]++;
 				fs->active = 1u << i;
 				todo = 0;
 				e->st.flows_detected++;
@@ -291,6 +293,7 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 				emit(e, f, fs, MT_HIT_UPDATE);
 			}
 		} else if (ans == MT_EXCLUDED) {
+			e->st.det_excluded[i]++;
 			fs->active &= ~(1u << i);
 			if (fs->owner < 0 && fs->ev_writer == i) {
 				memset(fs->ev, 0, sizeof(*fs->ev)); /* its partial evidence goes with it */

@@ -40,6 +40,9 @@ typedef struct mt_engine_stats {
 	uint64_t ndpi_flows;     /* flows nDPI looked at */
 	uint64_t ndpi_packets;
 	uint64_t first_ts_us, last_ts_us;
+	uint64_t det_calls[MT_DETECT_MAX];    /* per registry index */
+	uint64_t det_detected[MT_DETECT_MAX]; /* flows each detector identified */
+	uint64_t det_excluded[MT_DETECT_MAX]; /* flows each detector let go */
 } mt_engine_stats;
 
 typedef struct mt_engine mt_engine;
