@@ -553,6 +553,8 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 			return;
 		fs->payload_pkts++;
 	}
+	if (unlikely(!fs->inspected))
+		return; /* a SYN with FIN or RST and no byte: no detector state exists yet */
 	e->st.payload_pkts++;
 	pv.dir = dir;
 	pv.ts_us = e->now_us;
