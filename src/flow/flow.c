@@ -591,7 +591,7 @@ mt_flowtab *mt_flowtab_new(const mt_flow_cfg *cfg, const uint8_t *seed_key,
 			   mt_flow_end_fn on_end, void *ctx)
 {
 	mt_flowtab *t;
-	uint32_t nb = 1;
+	uint32_t nb = 1, want;
 
 	t = calloc(1, sizeof *t);
 	if (!t)
@@ -604,7 +604,12 @@ mt_flowtab *mt_flowtab_new(const mt_flow_cfg *cfg, const uint8_t *seed_key,
 		errno = EINVAL;
 		goto err;
 	}
-	while (nb < t->cfg.max_flows)
+	/* No more flows can live than the memory cap holds: the buckets are sized by
+	 * that too, or a large max_flows would cost memory by itself. */
+	want = t->cfg.max_flows;
+	if (t->cfg.memcap / FLOW_SZ < want)
+		want = t->cfg.memcap / FLOW_SZ > 16 ? (uint32_t)(t->cfg.memcap / FLOW_SZ) : 16;
+	while (nb < want)
 		nb <<= 1;
 	t->bucket = calloc(nb, sizeof *t->bucket);
 	if (!t->bucket)
