@@ -245,6 +245,48 @@ START_TEST(test_pcapng)
 }
 END_TEST
 
+/* Absurd lengths and a million interfaces: refused with a clear reason, no crash. */
+START_TEST(test_absurd_files)
+{
+	char path[300], err[256];
+	mt_capture *c;
+	seen s = {0};
+	FILE *fp;
+	uint8_t b[64];
+	uint32_t i;
+
+	snprintf(path, sizeof(path), "%s/absurd.pcap", tmpdir);
+	fp = fopen(path, "wb");
+	put32(b, 0xa1b2c3d4), put16(b + 4, 2), put16(b + 6, 4), put32(b + 8, 0), put32(b + 12, 0);
+	put32(b + 16, 0xffffffff), put32(b + 20, 1);
+	put32(b + 24, 1), put32(b + 28, 0), put32(b + 32, 0x80000000u), put32(b + 36, 0x80000000u);
+	fwrite(b, 1, 40, fp);
+	fwrite(b, 1, 64, fp);
+	fclose(fp);
+	c = mt_capture_open_file(path, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(mt_capture_run(c, cb, &s, NULL), MT_CAPTURE_ERROR);
+	ck_assert_int_eq(s.n, 0);
+	ck_assert_ptr_nonnull(strstr(mt_capture_error(c), "capture length"));
+	mt_capture_close(c);
+
+	snprintf(path, sizeof(path), "%s/ifaces.pcapng", tmpdir);
+	fp = fopen(path, "wb");
+	put32(b, 0x0A0D0D0A), put32(b + 4, 28), put32(b + 8, 0x1A2B3C4D), put16(b + 12, 1), put16(b + 14, 0);
+	put32(b + 16, 0xffffffff), put32(b + 20, 0xffffffff), put32(b + 24, 28);
+	fwrite(b, 1, 28, fp);
+	put32(b, 1), put32(b + 4, 20), put16(b + 8, 1), put16(b + 10, 0), put32(b + 12, 65535), put32(b + 16, 20);
+	for (i = 0; i < MT_CAPTURE_MAX_IFACES + 1; i++)
+		fwrite(b, 1, 20, fp);
+	fclose(fp);
+	ck_assert_ptr_null(mt_capture_open_file(path, NULL, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "interfaces"));
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/absurd.pcap", tmpdir);
+	unlink(path);
+}
+END_TEST
+
 static void teardown(void)
 {
 	rmdir(tmpdir);
@@ -261,6 +303,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_not_a_capture);
 	tcase_add_test(tc, test_pcapng);
+	tcase_add_test(tc, test_absurd_files);
 	suite_add_tcase(s, tc);
 	return s;
 }

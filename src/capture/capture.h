@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* pcapng files that declare more interfaces than this before their first packet are refused. */
+#define MT_CAPTURE_MAX_IFACES 4096
+
 typedef struct mt_capture mt_capture;
 
 /* Called for every packet; data is valid only during the call. */

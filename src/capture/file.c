@@ -5,8 +5,10 @@
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct mt_capture {
 	pcap_t *pcap;
@@ -28,6 +30,50 @@ static void set_err(char *dst, size_t cap, const char *msg)
 		dst[--n] = '\0';
 }
 
+/*
+ * pcapng (draft-ietf-opsawg-pcapng): counts the Interface Description Blocks
+ * before the first packet block by walking block headers only. libpcap keeps
+ * an entry per interface; a file declaring a million of them is a trap, not a
+ * capture. Returns 0, or -1 with a reason in err. Not regular files (stdin,
+ * pipes) are not walked.
+ */
+static int pcapng_precheck(const char *path, char *err, size_t errlen)
+{
+	FILE *fp;
+	uint8_t h[12];
+	uint32_t nif = 0, blocks = 0;
+	int le, rc = 0;
+	struct stat st;
+
+	/* Only regular files: reading from a pipe or FIFO would eat the capture. */
+	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    !(fp = fopen(path, "rb")))
+		return 0;
+	if (fread(h, 1, 12, fp) != 12 || !(h[0] == 0x0A && h[1] == 0x0D && h[2] == 0x0D && h[3] == 0x0A)) {
+		fclose(fp);
+		return 0;
+	}
+	le = h[8] == 0x4D; /* byte-order magic 1A2B3C4D as written */
+	rewind(fp);
+	while (blocks++ < 10u * MT_CAPTURE_MAX_IFACES && fread(h, 1, 8, fp) == 8) {
+		uint32_t type = le ? (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24
+				   : (uint32_t)h[3] | (uint32_t)h[2] << 8 | (uint32_t)h[1] << 16 | (uint32_t)h[0] << 24;
+		uint32_t len = le ? (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24
+				  : (uint32_t)h[7] | (uint32_t)h[6] << 8 | (uint32_t)h[5] << 16 | (uint32_t)h[4] << 24;
+		if (type == 3 || type == 6 || type == 2)
+			break; /* the first packet: libpcap checks the rest as it reads */
+		if (type == 1 && ++nif > MT_CAPTURE_MAX_IFACES) {
+			snprintf(err, errlen, "pcapng file declares more than %d interfaces", MT_CAPTURE_MAX_IFACES);
+			rc = -1;
+			break;
+		}
+		if (len < 12 || fseek(fp, (long)len - 8, SEEK_CUR) != 0)
+			break; /* libpcap reports what is wrong with it */
+	}
+	fclose(fp);
+	return rc;
+}
+
 mt_capture *mt_capture_open_file(const char *path, const char *bpf, char *err,
 				 size_t errlen)
 {
@@ -36,6 +82,8 @@ mt_capture *mt_capture_open_file(const char *path, const char *bpf, char *err,
 	mt_capture *c;
 
 	ebuf[0] = '\0';
+	if (pcapng_precheck(path, err, errlen) < 0)
+		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		set_err(err, errlen, strerror(ENOMEM));
