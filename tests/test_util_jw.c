@@ -73,6 +73,14 @@ START_TEST(test_numbers)
 	mt_jw_double(&w, 570.1754385964912);
 	mt_jw_arr_close(&w);
 	ck_assert_str_eq(w.buf, "[0.5,65536,0.1,1e+300,null,null,570.1754385964912]");
+	mt_jw_reset(&w);
+	mt_jw_arr_open(&w);
+	mt_jw_i64(&w, INT64_MIN);
+	mt_jw_i64(&w, 0);
+	mt_jw_u64(&w, 0);
+	mt_jw_i64(&w, INT64_MAX);
+	mt_jw_arr_close(&w);
+	ck_assert_str_eq(w.buf, "[-9223372036854775808,0,0,9223372036854775807]");
 	mt_jw_free(&w);
 }
 END_TEST

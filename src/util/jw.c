@@ -223,20 +223,36 @@ void mt_jw_strn(mt_jw *w, const char *s, size_t n)
 	jw_string(w, s ? s : "", s ? n : 0);
 }
 
+/* Decimal digits of v at the end of b[24]; returns where they start (no printf on the hit path). */
+static char *u64_digits(uint64_t v, char b[24])
+{
+	char *p = b + 24;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}
+
 void mt_jw_u64(mt_jw *w, uint64_t v)
 {
 	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+	char *p = u64_digits(v, b);
+
 	jw_sep(w);
-	jw_put(w, b, (size_t)n);
+	jw_put(w, p, (size_t)(b + 24 - p));
 }
 
 void mt_jw_i64(mt_jw *w, int64_t v)
 {
 	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRId64, v);
+	char *p = u64_digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, b);
+
+	if (v < 0)
+		*--p = '-';
 	jw_sep(w);
-	jw_put(w, b, (size_t)n);
+	jw_put(w, p, (size_t)(b + 24 - p));
 }
 
 void mt_jw_double(mt_jw *w, double v)
