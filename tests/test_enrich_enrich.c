@@ -1,0 +1,295 @@
+/* test_enrich_enrich.c - Check suite for the MaxMind DB enrichment (shared test dbs, bad data). */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <maxminddb.h>
+
+#include "enrich/enrich.h"
+
+#define SHARED "/work/shared/geoip"
+
+static int have(const char *p)
+{
+	return access(p, R_OK) == 0;
+}
+
+START_TEST(test_city_asn_isp)
+{
+	if (!have(SHARED "/GeoLite2-City-Test.mmdb"))
+		return;
+	char err[512];
+	mt_enrich *e = mt_enrich_open(NULL, SHARED "/GeoLite2-City-Test.mmdb",
+				      SHARED "/GeoLite2-ASN-Test.mmdb",
+				      SHARED "/GeoIP2-ISP-Test.mmdb", NULL, err, sizeof err);
+	ck_assert_msg(e != NULL, "%s", err);
+	ck_assert_uint_eq(mt_enrich_loaded(e), 7u);
+	mt_enrich_result r;
+	uint8_t a[16] = { 81, 2, 69, 142 };
+	ck_assert_int_eq(mt_enrich_lookup(e, 4, a, &r), 0);
+	ck_assert(r.has_geo);
+	ck_assert_str_eq(r.geo.country, "GB");
+	ck_assert_str_eq(r.geo.city, "London");
+	ck_assert_str_eq(r.verdict, "");
+	uint8_t b[16] = { 1, 128, 0, 1 };
+	ck_assert_int_eq(mt_enrich_lookup(e, 4, b, &r), 0);
+	ck_assert(r.has_asn);
+	ck_assert_uint_eq(r.asn.number, 1221);
+	ck_assert_str_eq(r.asn.org, "Telstra Pty Ltd");
+	ck_assert_str_eq(r.isp.isp, "Telstra Internet");
+	/* not in any db */
+	uint8_t c[16] = { 10, 0, 0, 1 };
+	ck_assert_int_eq(mt_enrich_lookup(e, 4, c, &r), 0);
+	ck_assert(!r.has_geo && !r.has_asn);
+	ck_assert_int_eq(mt_enrich_lookup(e, 5, c, &r), -22);
+
+	mt_jw w;
+	mt_jw_init(&w);
+	mt_enrich_lookup(e, 4, a, &r);
+	mt_enrich_json(&w, NULL, &r, 1);
+	ck_assert(!w.err);
+	ck_assert_msg(memmem(w.buf, w.len, "\"city\":\"London\"", 15) != NULL, "%.*s",
+		      (int)w.len, w.buf);
+	mt_jw_free(&w);
+
+	/* benchmark: printed figure */
+	struct timespec t0, t1;
+	enum { N = 200000 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < N; i++) {
+		a[3] = (uint8_t)i;
+		mt_enrich_lookup(e, 4, a, &r);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / N;
+	printf("enrich lookup (city+asn+isp): %.0f ns/hit\n", ns);
+	mt_enrich_close(e);
+}
+END_TEST
+
+START_TEST(test_dir_typed_by_metadata)
+{
+	if (!have(SHARED "/GeoLite2-City-Test.mmdb"))
+		return;
+	char dir[] = "/tmp/mt-enrich-XXXXXX";
+	ck_assert(mkdtemp(dir) != NULL);
+	char cmd[512];
+	/* misleading names: the city db named ASN and the ASN db named City */
+	snprintf(cmd, sizeof cmd,
+		 "cp " SHARED "/GeoLite2-City-Test.mmdb %s/GeoLite2-ASN.mmdb && "
+		 "cp " SHARED "/GeoLite2-ASN-Test.mmdb %s/GeoLite2-City.mmdb", dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	char err[512];
+	mt_enrich *e = mt_enrich_open(dir, NULL, NULL, NULL, NULL, err, sizeof err);
+	ck_assert_msg(e != NULL, "%s", err);
+	ck_assert_uint_eq(mt_enrich_loaded(e), 3u);
+	ck_assert(strstr(err, "registry") != NULL); /* the one warning */
+	mt_enrich_result r;
+	uint8_t a[16] = { 81, 2, 69, 142 };
+	mt_enrich_lookup(e, 4, a, &r);
+	ck_assert_str_eq(r.geo.city, "London");
+	mt_enrich_close(e);
+	/* wrong type given per file is refused, naming the file */
+	e = mt_enrich_open(NULL, NULL, SHARED "/GeoLite2-City-Test.mmdb", NULL, NULL, err,
+			   sizeof err);
+	ck_assert(e == NULL);
+	ck_assert(strstr(err, "GeoLite2-City-Test.mmdb") != NULL);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_bad_data)
+{
+	DIR *d = opendir(SHARED "/bad-data");
+	if (!d)
+		return;
+	struct dirent *de;
+	int n = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[1024], err[512];
+		snprintf(path, sizeof path, SHARED "/bad-data/%s", de->d_name);
+		for (int k = 0; k < 4; k++) {
+			const char *f[4] = { NULL, NULL, NULL, NULL };
+			f[k] = path;
+			mt_enrich *e = mt_enrich_open(NULL, f[0], f[1], f[2], f[3], err, sizeof err);
+			if (!e) {
+				ck_assert_msg(strstr(err, de->d_name) != NULL, "%s", err);
+				continue;
+			}
+			mt_enrich_result r;
+			uint8_t a[16] = { 0 };
+			for (int i = 0; i < 4096; i++) {
+				a[0] = (uint8_t)(i * 37);
+				a[1] = (uint8_t)i;
+				mt_enrich_lookup(e, 4, a, &r);
+				mt_enrich_lookup(e, 6, a, &r);
+			}
+			mt_enrich_close(e);
+		}
+		/* files that open whatever their type: lookups and a full data walk */
+		MMDB_s db;
+		if (MMDB_open(path, MMDB_MODE_MMAP, &db) == MMDB_SUCCESS) {
+			int gai, mmerr;
+			MMDB_lookup_result_s lr = MMDB_lookup_string(&db, "1.2.3.4", &gai, &mmerr);
+			if (mmerr == MMDB_SUCCESS && lr.found_entry) {
+				MMDB_entry_data_list_s *list = NULL;
+				if (MMDB_get_entry_data_list(&lr.entry, &list) == MMDB_SUCCESS)
+					MMDB_free_entry_data_list(list);
+				else
+					MMDB_free_entry_data_list(list);
+			}
+			MMDB_close(&db);
+		}
+		n++;
+	}
+	closedir(d);
+	ck_assert_int_gt(n, 0);
+}
+END_TEST
+
+
+/* geoip/ of the source tree: $MT_SOURCE_ROOT/geoip under meson, ./geoip otherwise. */
+static const char *geoip_src(void)
+{
+	static char buf[512];
+	const char *root = getenv("MT_SOURCE_ROOT");
+	snprintf(buf, sizeof buf, "%s/geoip", root && root[0] ? root : ".");
+	return buf;
+}
+
+/* Runs make-test-dbs into a temp dir; returns 0 to skip when the Perl writer is missing. */
+static int make_dbs(char *dir)
+{
+	char cmd[2048];
+	if (!mkdtemp(dir))
+		return 0;
+	snprintf(cmd, sizeof cmd, "perl %s/make-test-dbs %s 2>/dev/null", geoip_src(), dir);
+	int rc = system(cmd);
+	if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77)
+		return 0;
+	ck_assert_msg(rc == 0, "make-test-dbs failed");
+	return 1;
+}
+
+START_TEST(test_made_dbs)
+{
+	char dir[] = "/tmp/mt-enrich-XXXXXX", err[512];
+	if (!make_dbs(dir))
+		return;
+	mt_enrich *e = mt_enrich_open(dir, NULL, NULL, NULL, NULL, err, sizeof err);
+	ck_assert_msg(e != NULL, "%s", err);
+	ck_assert_uint_eq(mt_enrich_loaded(e), 11u);
+	mt_enrich_result r;
+	uint8_t a[16] = { 203, 0, 113, 9 };
+	ck_assert_int_eq(mt_enrich_lookup(e, 4, a, &r), 0);
+	ck_assert_str_eq(r.geo.country, "CN");
+	ck_assert_str_eq(r.geo.city, "Hangzhou");
+	ck_assert_str_eq(r.geo.city_zh, "杭州");
+	ck_assert_str_eq(r.geo.subdivision, "ZJ");
+	ck_assert_uint_eq(r.asn.number, 64500);
+	ck_assert(strstr(r.ent.company, "杭州示例云计算有限公司") != NULL);
+	ck_assert_str_eq(r.ent.credit_code, "91330100MA2B3C4D5N");
+	ck_assert_str_eq(r.verdict, "mining_in_data_center");
+	uint8_t b[16] = { 198, 51, 100, 3 };
+	mt_enrich_lookup(e, 4, b, &r);
+	ck_assert_str_eq(r.geo.city_zh, "深圳");
+	ck_assert_str_eq(r.verdict, "known_mine");
+	ck_assert_str_eq(r.ent.site_address, "深圳样本矿场 \"B\" 区");
+	uint8_t c[16] = { 10, 20, 3, 4 }; /* private range kept */
+	mt_enrich_lookup(e, 4, c, &r);
+	ck_assert_str_eq(r.ent.kind, "enterprise");
+	ck_assert_str_eq(r.verdict, "");
+	uint8_t d[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5 };
+	mt_enrich_lookup(e, 6, d, &r);
+	ck_assert_str_eq(r.verdict, "mining_in_data_center");
+	ck_assert_str_eq(r.ent.kind, "idc");
+	mt_enrich_close(e);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+static const char HDR[] = "network,company,credit_code,registered_address,site_address,"
+			  "latitude,longitude,kind,park,notes\n";
+
+static void expect_reg_error(const char *row, const char *want)
+{
+	char dir[] = "/tmp/mt-reg-XXXXXX", path[128], cmd[2048], out[1024];
+	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/in.csv", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert(f != NULL);
+	fputs(HDR, f);
+	fputs("203.0.113.0/24,A,91330100MA2B3C4D5N,x,y,30,120,idc,,\n", f);
+	fputs(row, f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "perl %s/minetrace-registry %s -o %s/o.mmdb 2>&1; echo rc=$?",
+		 geoip_src(), path, dir);
+	FILE *p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = 0;
+	pclose(p);
+	char loc[160];
+	snprintf(loc, sizeof loc, "%s:3: ", path);
+	ck_assert_msg(strstr(out, loc) && strstr(out, want) && !strstr(out, "rc=0"), "%s", out);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_registry_errors)
+{
+	if (system("perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null") != 0)
+		return;
+	expect_reg_error("203.0.113.300/24,A,91330100MA2B3C4D5N,x,y,30,120,idc,,\n", "bad CIDR");
+	expect_reg_error("203.0.114.0/24,A,91330100MA2B3C4D5M,x,y,30,120,idc,,\n", "credit_code");
+	expect_reg_error("203.0.114.0/24,A,91330100MA2B3C4D5N,x,y,30,120,farm,,\n", "bad kind");
+	expect_reg_error("203.0.114.0/24,A\xff\xfe,91330100MA2B3C4D5N,x,y,30,120,idc,,\n", "UTF-8");
+	expect_reg_error("203.0.114.0/24,A,91330100MA2B3C4D5N,x,y,30,120,idc\n", "columns");
+}
+END_TEST
+
+START_TEST(test_missing)
+{
+	char err[256];
+	mt_enrich *e = mt_enrich_open(NULL, "/nonexistent/x.mmdb", NULL, NULL, NULL, err,
+				      sizeof err);
+	ck_assert(e == NULL);
+	ck_assert(strstr(err, "/nonexistent/x.mmdb") != NULL);
+	e = mt_enrich_open(NULL, NULL, NULL, NULL, NULL, err, sizeof err);
+	ck_assert(e != NULL);
+	ck_assert_uint_eq(mt_enrich_loaded(e), 0u);
+	mt_enrich_close(e);
+	mt_enrich_close(NULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("enrich");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_city_asn_isp);
+	tcase_add_test(tc, test_dir_typed_by_metadata);
+	tcase_add_test(tc, test_bad_data);
+	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_made_dbs);
+	tcase_add_test(tc, test_registry_errors);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	int nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? 1 : 0;
+}
