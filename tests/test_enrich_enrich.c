@@ -13,21 +13,43 @@
 
 #include "enrich/enrich.h"
 
-#define SHARED "/work/shared/geoip"
+/* MaxMind's test databases: ../shared/geoip beside the source tree, when it exists. */
+static char g_shared[512];
 
-static int have(const char *p)
+static void find_shared(void)
 {
-	return access(p, R_OK) == 0;
+	const char *root = getenv("MT_SOURCE_ROOT");
+	snprintf(g_shared, sizeof g_shared, "%s/../shared/geoip", root && root[0] ? root : ".");
+	if (access(g_shared, R_OK | X_OK) != 0)
+		g_shared[0] = 0;
+}
+
+/* g_shared/name (four rotating buffers, so one call can name several files). */
+static const char *sh(const char *name)
+{
+	static char buf[4][1024];
+	static int i;
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof buf[i], "%s/%s", g_shared, name);
+	return buf[i];
+}
+
+static int have(const char *name)
+{
+	if (g_shared[0] && access(sh(name), R_OK) == 0)
+		return 1;
+	printf("skipped: no %s in ../shared/geoip\n", name);
+	return 0;
 }
 
 START_TEST(test_city_asn_isp)
 {
-	if (!have(SHARED "/GeoLite2-City-Test.mmdb"))
+	if (!have("GeoLite2-City-Test.mmdb"))
 		return;
 	char err[512];
-	mt_enrich *e = mt_enrich_open(NULL, SHARED "/GeoLite2-City-Test.mmdb",
-				      SHARED "/GeoLite2-ASN-Test.mmdb",
-				      SHARED "/GeoIP2-ISP-Test.mmdb", NULL, err, sizeof err);
+	mt_enrich *e = mt_enrich_open(NULL, sh("GeoLite2-City-Test.mmdb"),
+				      sh("GeoLite2-ASN-Test.mmdb"),
+				      sh("GeoIP2-ISP-Test.mmdb"), NULL, err, sizeof err);
 	ck_assert_msg(e != NULL, "%s", err);
 	ck_assert_uint_eq(mt_enrich_loaded(e), 7u);
 	mt_enrich_result r;
@@ -52,7 +74,7 @@ START_TEST(test_city_asn_isp)
 	mt_jw w;
 	mt_jw_init(&w);
 	mt_enrich_lookup(e, 4, a, &r);
-	mt_enrich_json(&w, NULL, &r, 1);
+	mt_enrich_json(&w, NULL, "81.2.69.142", &r, 1);
 	ck_assert(!w.err);
 	ck_assert_msg(memmem(w.buf, w.len, "\"city\":\"London\"", 15) != NULL, "%.*s",
 		      (int)w.len, w.buf);
@@ -75,15 +97,15 @@ END_TEST
 
 START_TEST(test_dir_typed_by_metadata)
 {
-	if (!have(SHARED "/GeoLite2-City-Test.mmdb"))
+	if (!have("GeoLite2-City-Test.mmdb"))
 		return;
 	char dir[] = "/tmp/mt-enrich-XXXXXX";
 	ck_assert(mkdtemp(dir) != NULL);
 	char cmd[512];
 	/* misleading names: the city db named ASN and the ASN db named City */
 	snprintf(cmd, sizeof cmd,
-		 "cp " SHARED "/GeoLite2-City-Test.mmdb %s/GeoLite2-ASN.mmdb && "
-		 "cp " SHARED "/GeoLite2-ASN-Test.mmdb %s/GeoLite2-City.mmdb", dir, dir);
+		 "cp %s %s/GeoLite2-ASN.mmdb && cp %s %s/GeoLite2-City.mmdb",
+		 sh("GeoLite2-City-Test.mmdb"), dir, sh("GeoLite2-ASN-Test.mmdb"), dir);
 	ck_assert_int_eq(system(cmd), 0);
 	char err[512];
 	mt_enrich *e = mt_enrich_open(dir, NULL, NULL, NULL, NULL, err, sizeof err);
@@ -96,7 +118,7 @@ START_TEST(test_dir_typed_by_metadata)
 	ck_assert_str_eq(r.geo.city, "London");
 	mt_enrich_close(e);
 	/* wrong type given per file is refused, naming the file */
-	e = mt_enrich_open(NULL, NULL, SHARED "/GeoLite2-City-Test.mmdb", NULL, NULL, err,
+	e = mt_enrich_open(NULL, NULL, sh("GeoLite2-City-Test.mmdb"), NULL, NULL, err,
 			   sizeof err);
 	ck_assert(e == NULL);
 	ck_assert(strstr(err, "GeoLite2-City-Test.mmdb") != NULL);
@@ -107,7 +129,7 @@ END_TEST
 
 START_TEST(test_bad_data)
 {
-	DIR *d = opendir(SHARED "/bad-data");
+	DIR *d = opendir(sh("bad-data"));
 	if (!d)
 		return;
 	struct dirent *de;
@@ -116,7 +138,7 @@ START_TEST(test_bad_data)
 		if (de->d_name[0] == '.')
 			continue;
 		char path[1024], err[512];
-		snprintf(path, sizeof path, SHARED "/bad-data/%s", de->d_name);
+		snprintf(path, sizeof path, "%s/bad-data/%s", g_shared, de->d_name);
 		for (int k = 0; k < 4; k++) {
 			const char *f[4] = { NULL, NULL, NULL, NULL };
 			f[k] = path;
@@ -276,6 +298,7 @@ END_TEST
 
 int main(void)
 {
+	find_shared();
 	Suite *s = suite_create("enrich");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 60);

@@ -1,5 +1,6 @@
 /* config.c - the config file: `key = value` lines, one table of keys that also documents them. */
 #include "cli/config.h"
+#include "mt_config.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -19,6 +20,12 @@ typedef struct key_def {
 	const char *def; /* default as text, for the documentation */
 	const char *doc;
 } key_def;
+
+#if MT_HAVE_MAXMINDDB
+#define GEO_NOTE ""
+#else
+#define GEO_NOTE " [not built in: built without libmaxminddb]"
+#endif
 
 #define OFF(f) offsetof(mt_config, f)
 #define SZ(f) sizeof(((mt_config *)0)->f)
@@ -60,6 +67,16 @@ static const key_def keys[] = {
 	 "how far ahead of the next expected byte an out-of-order segment is held"},
 	{"stream_max_segs", K_U32, OFF(eng.stream.max_segs), SZ(eng.stream.max_segs), 1, 4096, "32",
 	 "out-of-order segments held per direction before a hole is given up"},
+	{"geoip_dir", K_STR, OFF(geoip_dir), SZ(geoip_dir), 0, 0, "",
+	 "folder of .mmdb attribution databases, each typed by its metadata (--geoip-dir); SIGHUP reopens" GEO_NOTE},
+	{"geoip_city", K_STR, OFF(geoip_city), SZ(geoip_city), 0, 0, "",
+	 "GeoIP2/GeoLite2 City database file (overrides the folder's)" GEO_NOTE},
+	{"geoip_asn", K_STR, OFF(geoip_asn), SZ(geoip_asn), 0, 0, "",
+	 "GeoLite2 ASN database file (overrides the folder's)" GEO_NOTE},
+	{"geoip_isp", K_STR, OFF(geoip_isp), SZ(geoip_isp), 0, 0, "",
+	 "GeoIP2 ISP database file, optional (overrides the folder's)" GEO_NOTE},
+	{"geoip_registry", K_STR, OFF(geoip_registry), SZ(geoip_registry), 0, 0, "",
+	 "enterprise registry .mmdb made by minetrace-registry (overrides the folder's)" GEO_NOTE},
 };
 
 void mt_config_default(mt_config *c)

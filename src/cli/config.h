@@ -19,6 +19,12 @@ typedef struct mt_config {
 	char log_level[16];
 	int stats;
 	uint64_t count;                     /* 0 = no limit */
+	/* Attribution databases (issue 5): a folder typed by metadata, and single files. */
+	char geoip_dir[MT_CONFIG_MAX_STR];
+	char geoip_city[MT_CONFIG_MAX_STR];
+	char geoip_asn[MT_CONFIG_MAX_STR];
+	char geoip_isp[MT_CONFIG_MAX_STR];
+	char geoip_registry[MT_CONFIG_MAX_STR];
 } mt_config;
 
 /* Fills the defaults. */

@@ -16,6 +16,7 @@
 #include "detect/detect.h"
 #include "detect/ndpi.h"
 #include "detect/sigs.h"
+#include "enrich/enrich.h"
 #include "engine/engine.h"
 #include "mt_config.h"
 #include "sink/sink.h"
@@ -36,6 +37,7 @@ enum {
 	OPT_NO_PLUGINS,
 	OPT_SIGNATURES,
 	OPT_CHECK_SIGNATURES,
+	OPT_GEOIP_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -52,6 +54,7 @@ static const struct option long_opts[] = {
 	{"no-plugins", no_argument, NULL, OPT_NO_PLUGINS},
 	{"signatures", required_argument, NULL, OPT_SIGNATURES},
 	{"check-signatures", required_argument, NULL, OPT_CHECK_SIGNATURES},
+	{"geoip-dir", required_argument, NULL, OPT_GEOIP_DIR},
 	{"list-detectors", no_argument, NULL, OPT_LIST_DETECTORS},
 	{"config-keys", no_argument, NULL, OPT_CONFIG_KEYS},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -79,6 +82,8 @@ static void usage(FILE *fp)
 		"      --no-plugins      load no plugins\n"
 		"      --signatures DIR  signature files (default %s)\n"
 		"      --check-signatures DIR  validate the signature files in DIR and exit\n"
+		"      --geoip-dir DIR   attribute both ends of each hit from the .mmdb files in DIR\n"
+		"                        (City, ASN, ISP, enterprise registry; typed by metadata)%s\n"
 		"      --list-detectors  list the detectors (built-in and plugins) and exit\n"
 		"  -v, --verbose         more log messages (repeat for debug)\n"
 		"      --version         print the version and exit\n"
@@ -86,8 +91,10 @@ static void usage(FILE *fp)
 		"\n"
 		"Exit status: 0 on success (also for a truncated capture, with a warning),\n"
 		"1 if a file could not be read or output failed, 2 for bad usage or configuration.\n"
-		"SIGHUP reloads the signatures (the old set stays if the new one is invalid).\n",
-		MT_PLUGIN_DIR, MT_SIGNATURES_DIR);
+		"SIGHUP reloads the signatures and the attribution databases (the old set stays if the new\n"
+		"one is invalid).\n",
+		MT_PLUGIN_DIR, MT_SIGNATURES_DIR,
+		mt_enrich_available() ? "" : "\n                        [not built in: minetrace was built without libmaxminddb]");
 }
 
 static mt_capture *volatile g_cap;
@@ -131,11 +138,54 @@ static void reload_sigs(mt_engine *e)
 	mt_info("reload: %zu signatures from %s", mt_sigs_count(ns), g_sigs_dir);
 }
 
+/* The attribution databases in force and the settings they came from (for SIGHUP). */
+static mt_enrich *g_enrich;
+static const mt_config *g_enrich_cfg;
+
+static mt_enrich *open_enrich(const mt_config *c, char *err, size_t errlen)
+{
+	return mt_enrich_open(c->geoip_dir, c->geoip_city, c->geoip_asn, c->geoip_isp,
+			      c->geoip_registry, err, errlen);
+}
+
+/*
+ * Opens the databases again; the new set replaces the old only when every
+ * file opened and nothing loaded before went missing (a file being replaced
+ * is not dropped): otherwise the old set stays in use.
+ */
+static void reload_enrich(mt_engine *e)
+{
+	char err[1024], desc[2048];
+	mt_enrich *ne;
+	unsigned had;
+
+	if (!g_enrich)
+		return;
+	ne = open_enrich(g_enrich_cfg, err, sizeof(err));
+	if (!ne) {
+		mt_err("reload: %s; keeping the attribution databases loaded before", err);
+		return;
+	}
+	had = mt_enrich_loaded(g_enrich);
+	if ((mt_enrich_loaded(ne) & had) != had) {
+		mt_err("reload: %s; keeping the attribution databases loaded before", err);
+		mt_enrich_close(ne);
+		return;
+	}
+	mt_engine_set_enrich(e, ne);
+	mt_enrich_close(g_enrich);
+	g_enrich = ne;
+	mt_enrich_describe(ne, desc, sizeof(desc));
+	mt_info("reload: attribution databases: %s", desc);
+}
+
 static void frame_cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data,
 		     uint32_t cap_len, uint32_t wire_len)
 {
-	if (__builtin_expect(g_reload, 0))
+	if (__builtin_expect(g_reload, 0)) {
+		reload_enrich(ctx);
 		reload_sigs(ctx);
+	}
 	mt_engine_frame(ctx, linktype, ts_us, data, cap_len, wire_len);
 }
 
@@ -311,7 +361,7 @@ int main(int argc, char **argv)
 			return problems == 0 ? 0 : 1;
 		}
 		case 'f': case 'c': case 'o': case OPT_STATS: case OPT_SET:
-		case OPT_NO_NDPI: case OPT_PLUGIN_DIR: case OPT_SIGNATURES:
+		case OPT_NO_NDPI: case OPT_PLUGIN_DIR: case OPT_SIGNATURES: case OPT_GEOIP_DIR:
 			break;
 		default:
 			usage(stderr);
@@ -340,6 +390,7 @@ int main(int argc, char **argv)
 		case OPT_NO_NDPI: k = "ndpi"; v = "no"; break;
 		case OPT_PLUGIN_DIR: k = "plugin_dir"; break;
 		case OPT_SIGNATURES: k = "signatures_dir"; break;
+		case OPT_GEOIP_DIR: k = "geoip_dir"; break;
 		case OPT_SET: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || (size_t)(eq - optarg) >= sizeof(kv)) {
@@ -425,6 +476,25 @@ int main(int argc, char **argv)
 	}
 	mt_engine_add_sink(eng, sink);
 	mt_engine_set_sigs(eng, g_sigs);
+	if (cfg.geoip_dir[0] || cfg.geoip_city[0] || cfg.geoip_asn[0] || cfg.geoip_isp[0] ||
+	    cfg.geoip_registry[0]) {
+		char gerr[1024], desc[2048];
+
+		g_enrich = open_enrich(&cfg, gerr, sizeof(gerr));
+		if (!g_enrich) {
+			mt_err("%s", gerr);
+			mt_engine_free(eng);
+			sink->close(sink);
+			rc = 2;
+			goto out;
+		}
+		if (gerr[0])
+			mt_warn("%s", gerr);
+		g_enrich_cfg = &cfg;
+		mt_engine_set_enrich(eng, g_enrich);
+		mt_enrich_describe(g_enrich, desc, sizeof(desc));
+		mt_info("attribution databases: %s", desc[0] ? desc : "none");
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -472,6 +542,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 	mt_engine_free(eng);
+	mt_enrich_close(g_enrich);
 out:
 	mt_detect_reg_fini(&reg);
 	mt_sigs_free(g_sigs);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detect/ndpi.h"
+#include "enrich/enrich.h"
 #include "evidence/hit.h"
 #include "util/jw.h"
 #include "util/log.h"
@@ -39,6 +40,9 @@ typedef struct fstate {
 	int64_t ndpi_mem;       /* of which nf */
 	uint8_t inspected;      /* the first payload was seen (dstate, nf made) */
 	uint8_t finished;       /* flow_finish ran: later packets are only counted */
+	char *attrib;           /* miner then pool object (JSON) once the flow wrote a record */
+	uint32_t attrib_len[2];
+	uint32_t attrib_gen;    /* the database set it was looked up in */
 } fstate;
 
 /*
@@ -72,6 +76,10 @@ struct mt_engine {
 	uint64_t now_us;
 	const struct mt_sigs *sigs;
 	node_host *nodes; /* NODE_SLOTS, made at the first P2P identification */
+	const mt_enrich *enrich;  /* attribution databases, or NULL */
+	uint32_t enrich_gen;      /* bumped at every swap */
+	mt_enrich_cache *ecache;  /* rendered records, cleared at every swap */
+	mt_jw ajw[2];
 };
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg)
@@ -93,6 +101,44 @@ static void mem_add(mt_engine *e, fstate *fs, int64_t delta)
 
 /* ---- records ---- */
 
+/*
+ * The miner and pool objects of the flow's records: looked up once per flow
+ * (and again only after the databases were swapped), kept as JSON text.
+ */
+static int attrib(mt_engine *e, const mt_flow *f, fstate *fs)
+{
+	const uint8_t *addr[2] = {mt_flow_cli_addr(f), mt_flow_srv_addr(f)};
+	char ip[48];
+	char *t;
+	int i;
+
+	if (fs->attrib && fs->attrib_gen == e->enrich_gen)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		mt_jw_reset(&e->ajw[i]);
+		mt_hit_addr(f->key.ipver, addr[i], ip, sizeof(ip));
+		/* The verdict is about where the mining happens: the miner end only. */
+		if (mt_enrich_write(e->enrich, e->ecache, &e->ajw[i], f->key.ipver, addr[i], ip,
+				    i == 0) < 0)
+			return -ENOMEM;
+	}
+	e->st.enrich_lookups++;
+	t = malloc(e->ajw[0].len + e->ajw[1].len);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, e->ajw[0].buf, e->ajw[0].len);
+	memcpy(t + e->ajw[0].len, e->ajw[1].buf, e->ajw[1].len);
+	if (fs->attrib)
+		mem_add(e, fs, -(int64_t)(fs->attrib_len[0] + fs->attrib_len[1]));
+	free(fs->attrib);
+	fs->attrib = t;
+	fs->attrib_len[0] = (uint32_t)e->ajw[0].len;
+	fs->attrib_len[1] = (uint32_t)e->ajw[1].len;
+	fs->attrib_gen = e->enrich_gen;
+	mem_add(e, fs, (int64_t)(e->ajw[0].len + e->ajw[1].len));
+	return 0;
+}
+
 static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
 {
 	mt_hit h;
@@ -106,6 +152,18 @@ static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
 	h.status = status;
 	h.seq = ++fs->nreports;
 	h.app_proto = fs->lbl && fs->lbl->proto[0] ? fs->lbl->proto : NULL;
+	h.miner_json = h.pool_json = NULL;
+	h.miner_len = h.pool_len = 0;
+	if (e->enrich) {
+		if (attrib(e, f, fs) == 0) {
+			h.miner_json = fs->attrib;
+			h.miner_len = fs->attrib_len[0];
+			h.pool_json = fs->attrib + fs->attrib_len[0];
+			h.pool_len = fs->attrib_len[1];
+		} else {
+			e->st.alloc_fail++;
+		}
+	}
 	mt_jw_reset(&e->jw);
 	if (mt_hit_json(&e->jw, &h) < 0) {
 		e->st.alloc_fail++;
@@ -385,6 +443,7 @@ static void fstate_free(mt_engine *e, fstate *fs)
 	mt_ndpi_flow_free(fs->nf);
 	free(fs->lbl);
 	free(fs->ev);
+	free(fs->attrib);
 	mt_flowtab_mem_add(e->ft, -fs->mem);
 	free(fs);
 }
@@ -611,6 +670,8 @@ mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg)
 	e->cfg = *cfg;
 	e->reg = reg;
 	mt_jw_init(&e->jw);
+	mt_jw_init(&e->ajw[0]);
+	mt_jw_init(&e->ajw[1]);
 	e->ft = mt_flowtab_new(&e->cfg.flow, NULL, on_flow_end, e);
 	if (!e->ft) {
 		mt_err("cannot allocate the flow table (%u flows)", cfg->flow.max_flows);
@@ -630,6 +691,20 @@ err:
 void mt_engine_set_sigs(mt_engine *e, const struct mt_sigs *sigs)
 {
 	e->sigs = sigs;
+}
+
+void mt_engine_set_enrich(mt_engine *e, const struct mt_enrich *en)
+{
+	if (en && !e->ecache) {
+		e->ecache = mt_enrich_cache_new(MT_ENRICH_CACHE_SLOTS);
+		if (!e->ecache) {
+			e->st.alloc_fail++;
+			en = NULL;
+		}
+	}
+	mt_enrich_cache_clear(e->ecache);
+	e->enrich = en;
+	e->enrich_gen++;
 }
 
 int mt_engine_add_sink(mt_engine *e, mt_sink *s)
@@ -677,6 +752,9 @@ void mt_engine_free(mt_engine *e)
 	}
 	mt_ndpi_free(e->ndpi);
 	mt_jw_free(&e->jw);
+	mt_jw_free(&e->ajw[0]);
+	mt_jw_free(&e->ajw[1]);
+	mt_enrich_cache_free(e->ecache);
 	free(e->nodes);
 	free(e);
 }

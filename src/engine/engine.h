@@ -43,6 +43,7 @@ typedef struct mt_engine_stats {
 	uint64_t det_calls[MT_DETECT_MAX];    /* per registry index */
 	uint64_t det_detected[MT_DETECT_MAX]; /* flows each detector identified */
 	uint64_t det_excluded[MT_DETECT_MAX]; /* flows each detector let go */
+	uint64_t enrich_lookups; /* flows whose two ends were looked up in the attribution databases */
 } mt_engine_stats;
 
 typedef struct mt_engine mt_engine;
@@ -61,6 +62,15 @@ int mt_engine_add_sink(mt_engine *e, mt_sink *s);
  * owned: the caller frees the old set after this returns, as no detector keeps it).
  */
 void mt_engine_set_sigs(mt_engine *e, const struct mt_sigs *sigs);
+
+struct mt_enrich;
+/*
+ * The attribution databases (enrich/enrich.h) both ends of every hit are
+ * looked up in from the next record on; NULL: records carry no miner/pool
+ * objects. Not owned: the caller closes the old set after this returns (no
+ * flow keeps a pointer into it; per-flow results are redone after a swap).
+ */
+void mt_engine_set_enrich(mt_engine *e, const struct mt_enrich *en);
 
 /* One captured frame. */
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
