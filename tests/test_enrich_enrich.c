@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <maxminddb.h>
 
 #include "enrich/enrich.h"
@@ -241,6 +242,132 @@ START_TEST(test_made_dbs)
 }
 END_TEST
 
+/* The cached writer (the engine's path) writes exactly what lookup + json write, cold and warm. */
+static void same_output(const mt_enrich *e, mt_enrich_cache *c, int ipver, const uint8_t *a)
+{
+	mt_enrich_result r;
+	mt_jw w1, w2;
+	char ip[64];
+
+	mt_jw_init(&w1);
+	mt_jw_init(&w2);
+	inet_ntop(ipver == 4 ? AF_INET : AF_INET6, a, ip, sizeof ip);
+	for (int v = 0; v < 2; v++) {
+		mt_jw_reset(&w1);
+		mt_jw_reset(&w2);
+		ck_assert_int_eq(mt_enrich_lookup(e, ipver, a, &r), 0);
+		mt_enrich_json(&w1, NULL, ip, &r, v);
+		ck_assert_int_eq(mt_enrich_write(e, c, &w2, ipver, a, ip, v), 0);
+		ck_assert_msg(w1.len == w2.len && memcmp(w1.buf, w2.buf, w1.len) == 0,
+			      "%s: %.*s\n!= %.*s", ip, (int)w1.len, w1.buf, (int)w2.len, w2.buf);
+	}
+	mt_jw_free(&w1);
+	mt_jw_free(&w2);
+}
+
+static void same_output_many(const mt_enrich *e, unsigned slots)
+{
+	static const uint8_t known[][4] = { { 89, 160, 20, 130 }, { 81, 2, 69, 142 },
+		{ 175, 16, 199, 7 }, { 216, 160, 83, 57 }, { 214, 78, 0, 1 }, { 203, 0, 113, 9 },
+		{ 198, 51, 100, 3 }, { 10, 20, 3, 4 }, { 1, 128, 0, 1 }, { 8, 8, 8, 8 } };
+	mt_enrich_cache *c = mt_enrich_cache_new(slots);
+	ck_assert(c != NULL);
+	/* three rounds: cold, from the address cache, and after evictions by the spread */
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+			uint8_t a[16] = { 0 };
+			memcpy(a, known[i], 4);
+			same_output(e, c, 4, a);
+		}
+		for (int i = 0; i < 3000; i++) {
+			uint8_t a[16] = { 0 };
+			a[0] = (uint8_t)(i * 37 + round), a[1] = (uint8_t)(i * 11), a[2] = (uint8_t)i;
+			a[3] = (uint8_t)(i >> 3);
+			if (i % 3 == 0)
+				a[0] = 214, a[1] = 78, a[2] = (uint8_t)(i & 31);
+			same_output(e, c, 4, a);
+			uint8_t b[16] = { 0x20, 0x01, 0x0d, 0xb8, (uint8_t)(i & 1), (uint8_t)i };
+			b[15] = (uint8_t)(i * 7);
+			same_output(e, c, 6, b);
+		}
+		if (round == 1)
+			mt_enrich_cache_clear(c);
+	}
+	mt_enrich_cache_free(c);
+	mt_enrich_cache_free(NULL);
+}
+
+START_TEST(test_cache_same_output)
+{
+	char dir[] = "/tmp/mt-enrich-XXXXXX", err[512];
+	if (have("GeoLite2-City-Test.mmdb")) {
+		mt_enrich *e = mt_enrich_open(NULL, sh("GeoLite2-City-Test.mmdb"),
+					      sh("GeoLite2-ASN-Test.mmdb"), sh("GeoIP2-ISP-Test.mmdb"),
+					      NULL, err, sizeof err);
+		ck_assert_msg(e != NULL, "%s", err);
+		same_output_many(e, MT_ENRICH_CACHE_SLOTS);
+		same_output_many(e, 16); /* tiny: every record evicts another */
+		mt_enrich_close(e);
+	}
+	if (!make_dbs(dir))
+		return;
+	mt_enrich *e = mt_enrich_open(dir, NULL, NULL, NULL, NULL, err, sizeof err);
+	ck_assert_msg(e != NULL, "%s", err);
+	same_output_many(e, 64);
+	mt_enrich_close(e);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A valid database cut at every length: refused or answering, never a crash. */
+START_TEST(test_truncated_dbs)
+{
+	char dir[] = "/tmp/mt-enrich-XXXXXX", err[512], path[256], cut[256];
+	static const char *const files[] = { "city-test.mmdb", "asn-test.mmdb", "registry-test.mmdb" };
+	if (!make_dbs(dir))
+		return;
+	snprintf(cut, sizeof cut, "%s/cut.mmdb", dir);
+	for (int f = 0; f < 3; f++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+		FILE *fp = fopen(path, "rb");
+		ck_assert(fp != NULL);
+		static char buf[1 << 16];
+		size_t n = fread(buf, 1, sizeof buf, fp);
+		fclose(fp);
+		ck_assert_uint_gt(n, 100);
+		int opened = 0;
+		for (size_t len = 0; len < n; len++) {
+			fp = fopen(cut, "wb");
+			fwrite(buf, 1, len, fp);
+			fclose(fp);
+			const char *arg[4] = { NULL, NULL, NULL, NULL };
+			arg[f == 2 ? 3 : f] = cut;
+			mt_enrich *e = mt_enrich_open(NULL, arg[0], arg[1], arg[2], arg[3], err, sizeof err);
+			if (!e) {
+				ck_assert_msg(strstr(err, cut) != NULL, "%s", err);
+				continue;
+			}
+			opened++;
+			mt_enrich_cache *c = mt_enrich_cache_new(16);
+			mt_jw w;
+			mt_jw_init(&w);
+			uint8_t a[16] = { 203, 0, 113, 9 }, b[16] = { 198, 51, 100, 3 };
+			mt_enrich_write(e, c, &w, 4, a, "a", 1);
+			mt_enrich_write(e, c, &w, 4, b, "b", 1);
+			mt_jw_free(&w);
+			mt_enrich_cache_free(c);
+			mt_enrich_close(e);
+		}
+		ck_assert_int_eq(opened, 0); /* the metadata sits at the end: no prefix is a database */
+	}
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static const char HDR[] = "network,company,credit_code,registered_address,site_address,"
 			  "latitude,longitude,kind,park,notes\n";
 
@@ -308,6 +435,8 @@ int main(void)
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_made_dbs);
 	tcase_add_test(tc, test_registry_errors);
+	tcase_add_test(tc, test_cache_same_output);
+	tcase_add_test(tc, test_truncated_dbs);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);

@@ -399,10 +399,22 @@ typedef struct cslot {
 	char *buf;		/* len[0] + len[1] bytes of JSON */
 } cslot;
 
+/* A whole miner/pool object of one address: pools and busy miners come back in hit after hit. */
+typedef struct aslot {
+	uint8_t addr[16];
+	uint8_t ipver;		/* 0 = empty */
+	uint8_t verdict;	/* written with_verdict */
+	uint32_t len, cap;
+	char *buf;
+} aslot;
+
+#define ADDR_SLOTS 1024
+
 struct mt_enrich_cache {
 	unsigned mask;
 	mt_jw scratch;
 	mt_enrich_result r;
+	aslot addr[ADDR_SLOTS];
 	cslot slot[];
 };
 
@@ -423,6 +435,8 @@ void mt_enrich_cache_clear(mt_enrich_cache *c)
 {
 	for (unsigned i = 0; c && i <= c->mask; i++)
 		c->slot[i].db = 0;
+	for (unsigned i = 0; c && i < ADDR_SLOTS; i++)
+		c->addr[i].ipver = 0;
 }
 
 void mt_enrich_cache_free(mt_enrich_cache *c)
@@ -431,6 +445,8 @@ void mt_enrich_cache_free(mt_enrich_cache *c)
 		return;
 	for (unsigned i = 0; i <= c->mask; i++)
 		free(c->slot[i].buf);
+	for (unsigned i = 0; i < ADDR_SLOTS; i++)
+		free(c->addr[i].buf);
 	mt_jw_free(&c->scratch);
 	free(c);
 }
@@ -524,14 +540,29 @@ int mt_enrich_write(const mt_enrich *e, mt_enrich_cache *c, mt_jw *w, int ipver,
 	static const char *const key[DB_N] = { "geo", "asn", "isp", "enterprise" };
 	const cslot *got[DB_N] = { NULL, NULL, NULL, NULL };
 	MMDB_entry_s en;
+	size_t start;
+	uint32_t h = 2166136261u;
+	aslot *as;
 	int k;
 
 	if (!e || !c || !w || !addr || (ipver != 4 && ipver != 6))
 		return -EINVAL;
+	with_verdict = !!with_verdict;
+	for (k = 0; k < (ipver == 4 ? 4 : 16); k++)
+		h = (h ^ addr[k]) * 16777619u;
+	as = &c->addr[(h ^ (h >> 16) ^ (uint32_t)with_verdict) & (ADDR_SLOTS - 1)];
+	if (as->ipver == ipver && as->verdict == with_verdict &&
+	    memcmp(as->addr, addr, ipver == 4 ? 4 : 16) == 0) {
+		mt_jw_raw(w, as->buf, as->len);
+		return w->err ? -ENOMEM : 0;
+	}
 	for (k = 0; k < DB_N; k++)
 		if (e->open[k] && find(&e->db[k], ipver, addr, &en))
 			got[k] = cached(c, k, &en);
 	mt_jw_obj_open(w);
+	if (w->err)
+		return -ENOMEM;
+	start = w->len - 1; /* the object from its '{' (ip, the text of addr, is part of it) */
 	if (ip)
 		mt_jw_kstr(w, "ip", ip);
 	for (k = 0; k < DB_N; k++) {
@@ -554,5 +585,24 @@ int mt_enrich_write(const mt_enrich *e, mt_enrich_cache *c, mt_jw *w, int ipver,
 	if (with_verdict && got[DB_REG] && got[DB_REG]->verdict[0])
 		mt_jw_kstr(w, "verdict", got[DB_REG]->verdict);
 	mt_jw_obj_close(w);
-	return w->err ? -ENOMEM : 0;
+	if (w->err)
+		return -ENOMEM;
+	/* Kept for the next hit of this address (a failed allocation only skips the keeping). */
+	size_t n = w->len - start;
+	as->ipver = 0;
+	if (n > as->cap && n <= UINT32_MAX) {
+		char *nb = realloc(as->buf, n);
+		if (nb) {
+			as->buf = nb;
+			as->cap = (uint32_t)n;
+		}
+	}
+	if (n <= as->cap) {
+		memcpy(as->buf, w->buf + start, n);
+		as->len = (uint32_t)n;
+		memcpy(as->addr, addr, ipver == 4 ? 4 : 16);
+		as->ipver = (uint8_t)ipver;
+		as->verdict = (uint8_t)with_verdict;
+	}
+	return 0;
 }
