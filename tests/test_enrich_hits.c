@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "mt_config.h"
 #include "mt_run.h"
 #include "mt_test.h"
 
@@ -515,6 +516,31 @@ START_TEST(test_registry_tool)
 }
 END_TEST
 
+/* A build without libmaxminddb says so and refuses the attribution settings. */
+START_TEST(test_not_built_in)
+{
+	char pcap[1024];
+	char *text;
+
+	mt_test_src("pcaps/stratum-btc.pcap", pcap, sizeof(pcap));
+	{
+		char *argv[] = {(char *)minetrace(), "--no-plugins", "--geoip-dir", "/tmp", "-r", pcap, NULL};
+		ck_assert_int_eq(mt_run(argv, tmp_out, tmp_err), 2);
+	}
+	text = mt_slurp(tmp_err, NULL);
+	HAS(text, "not built in");
+	free(text);
+	{
+		char *argv[] = {(char *)minetrace(), "--help", NULL};
+		ck_assert_int_eq(mt_run(argv, tmp_out, tmp_err), 0);
+	}
+	text = mt_slurp(tmp_out, NULL);
+	HAS(text, "--geoip-dir");
+	HAS(text, "not built in");
+	free(text);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("enrich_hits");
@@ -522,6 +548,11 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
+	if (!MT_HAVE_MAXMINDDB) {
+		tcase_add_test(tc, test_not_built_in);
+		suite_add_tcase(s, tc);
+		return s;
+	}
 	tcase_add_test(tc, test_geo_hits);
 	tcase_add_test(tc, test_made_dbs_hits);
 	tcase_add_test(tc, test_bad_data);
