@@ -285,6 +285,9 @@ static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double sec
 	fprintf(stderr, "minetrace: stats: hits=%" PRIu64 " mining=%" PRIu64 " crypto_p2p=%" PRIu64
 		" updates=%" PRIu64 " sink_errors=%" PRIu64 " alloc_fail=%" PRIu64 "\n", st->hits,
 		st->hits_mining, st->hits_p2p, st->hit_updates, st->sink_errors, st->alloc_fail);
+	if (st->enrich_lookups)
+		fprintf(stderr, "minetrace: stats: attribution flows_looked_up=%" PRIu64 "\n",
+			st->enrich_lookups);
 	fprintf(stderr, "minetrace: stats: time=%.3fs rate=%.0f packets/s\n", secs,
 		secs > 0 ? (double)st->packets / secs : 0.0);
 }
