@@ -282,14 +282,17 @@ START_TEST(test_made_dbs_hits)
 	snprintf(reg, sizeof(reg), "geoip_registry=%s/registry-test.mmdb", dir);
 	mt_test_src("pcaps/stratum-btc.pcap", pcap, sizeof(pcap));
 	{
-		char *argv[] = {(char *)minetrace(), "--no-plugins", "--set", city, "--set", asn,
-				"--set", reg, "-r", pcap, NULL};
+		char *argv[] = {(char *)minetrace(), "--no-plugins", "--stats", "--set", city, "--set",
+				asn, "--set", reg, "-r", pcap, NULL};
 		rc = mt_run(argv, tmp_out, tmp_err);
 	}
 	out = mt_slurp(tmp_out, NULL);
 	errtext = mt_slurp(tmp_err, NULL);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, errtext);
 	ck_assert_int_eq(mt_count_lines(out), 3);
+	/* Three records of one flow, looked up once. */
+	HAS(errtext, "attribution flows_looked_up=1\n");
+	HASNT(errtext, "warning");
 	p = member(out, "pool");
 	HAS(p, "\"ip\":\"203.0.113.5\",\"geo\":{\"country\":\"CN\",\"country_name\":\"China\","
 	       "\"subdivision\":\"ZJ\",\"subdivision_name\":\"Zhejiang\",\"city\":\"Hangzhou\","
@@ -303,6 +306,23 @@ START_TEST(test_made_dbs_hits)
 	free(p);
 	free(out);
 	free(errtext);
+	/* The folder plus one file named: the named one is used, and no warning about the other. */
+	{
+		snprintf(reg, sizeof(reg), "%s/mine.mmdb", dir);
+		compile_registry("registry-test.csv", reg);
+		snprintf(reg, sizeof(reg), "geoip_registry=%s/mine.mmdb", dir);
+		char *argv[] = {(char *)minetrace(), "--no-plugins", "--geoip-dir", dir, "--set", reg,
+				"-r", pcap, NULL};
+		rc = mt_run(argv, tmp_out, tmp_err);
+	}
+	out = mt_slurp(tmp_out, NULL);
+	errtext = mt_slurp(tmp_err, NULL);
+	ck_assert_msg(rc == 0 && errtext[0] == '\0', "exit %d: %s", rc, errtext);
+	HAS(out, "\"pool\":{\"ip\":\"203.0.113.5\",\"geo\":{\"country\":\"CN\"");
+	HASNT(out, "\"enterprise\""); /* the named registry has nothing for 203.0.113.5 */
+	free(out);
+	free(errtext);
+	snprintf(reg, sizeof(reg), "geoip_registry=%s/registry-test.mmdb", dir);
 	/* Only the registry: one warning naming what is disabled, and hits still written. */
 	{
 		char *argv[] = {(char *)minetrace(), "--no-plugins", "--set", reg, "-r", pcap, NULL};

@@ -117,9 +117,12 @@ static int only_mmdb(const struct dirent *de)
 	return de->d_name[0] != '.' && l >= 5 && strcmp(de->d_name + l - 5, ".mmdb") == 0;
 }
 
-/* Every *.mmdb of dir, in name order; the first of each type is used, the others named in `note`. */
-static int scan_dir(mt_enrich *e, const char *dir, char *err, size_t errlen, char *note,
-		    size_t notelen)
+/*
+ * Every *.mmdb of dir, in name order; the first of each type is used, the others named in
+ * `note`, except those of a type named file by file (`given`), which the user chose over them.
+ */
+static int scan_dir(mt_enrich *e, const char *dir, const unsigned given, char *err, size_t errlen,
+		    char *note, size_t notelen)
 {
 	struct dirent **ents;
 	int n = scandir(dir, &ents, only_mmdb, alphasort), rc = 0;
@@ -138,6 +141,8 @@ static int scan_dir(mt_enrich *e, const char *dir, char *err, size_t errlen, cha
 				int k = db_kind(db.metadata.database_type);
 				if (k >= 0 && !e->open[k]) {
 					keep(e, k, &db, path);
+				} else if (k >= 0 && (given & (1u << k))) {
+					MMDB_close(&db);
 				} else {
 					size_t l = strlen(note);
 					if (l < notelen)
@@ -170,10 +175,15 @@ mt_enrich *mt_enrich_open(const char *dir, const char *city, const char *asn,
 	}
 	/* Files named one by one take the place of the folder's file of that type. */
 	const char *files[DB_N] = { city, asn, isp, registry };
-	for (int k = 0; k < DB_N; k++)
-		if (files[k] && files[k][0] && place(e, files[k], k, err, errlen))
+	unsigned given = 0;
+	for (int k = 0; k < DB_N; k++) {
+		if (!files[k] || !files[k][0])
+			continue;
+		if (place(e, files[k], k, err, errlen))
 			goto fail;
-	if (dir && dir[0] && scan_dir(e, dir, err, errlen, note, sizeof note))
+		given |= 1u << k;
+	}
+	if (dir && dir[0] && scan_dir(e, dir, given, err, errlen, note, sizeof note))
 		goto fail;
 	/* The one warning: what is disabled (the ISP database is optional) and what was skipped. */
 	if (!e->open[DB_CITY] || !e->open[DB_ASN] || !e->open[DB_REG]) {
