@@ -260,6 +260,19 @@ START_TEST(test_made_dbs)
 	ck_assert_str_eq(r.verdict, "mining_in_data_center");
 	ck_assert_str_eq(r.ent.kind, "idc");
 	mt_enrich_close(e);
+	/* a Country database alone gives the country, no city */
+	char path[128];
+	snprintf(path, sizeof path, "%s/a-country-test.mmdb", dir);
+	e = mt_enrich_open(NULL, path, NULL, NULL, NULL, err, sizeof err);
+	ck_assert_msg(e != NULL, "%s", err);
+	uint8_t g[16] = { 192, 0, 2, 10 };
+	mt_enrich_lookup(e, 4, g, &r);
+	ck_assert(r.has_geo);
+	ck_assert_str_eq(r.geo.country, "SG");
+	ck_assert_str_eq(r.geo.country_name, "Singapore");
+	ck_assert_str_eq(r.geo.city, "");
+	ck_assert(!r.geo.has_location);
+	mt_enrich_close(e);
 	char cmd[256];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);

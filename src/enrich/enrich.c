@@ -24,12 +24,21 @@ int mt_enrich_available(void)
 	return 1;
 }
 
-/* Typed by metadata database_type: GeoIP2/GeoLite2/DBIP "...-City...", "...-ASN...", "...-ISP". */
+/* A country-only database (GeoLite2-Country) gives geo without a city: used when no City is there. */
+static int is_country(const char *type)
+{
+	return type && strstr(type, "Country") && !strstr(type, "City");
+}
+
+/*
+ * Typed by metadata database_type: GeoIP2/GeoLite2/DBIP "...-City...", "...-Country...",
+ * "...-ASN...", "...-ISP".
+ */
 static int db_kind(const char *type)
 {
 	if (!type)
 		return -1;
-	if (strstr(type, "City"))
+	if (strstr(type, "City") || is_country(type))
 		return DB_CITY;
 	if (strstr(type, "-ASN"))
 		return DB_ASN;
@@ -141,6 +150,10 @@ static int scan_dir(mt_enrich *e, const char *dir, const unsigned given, char *e
 				int k = db_kind(db.metadata.database_type);
 				if (k >= 0 && !e->open[k]) {
 					keep(e, k, &db, path);
+				} else if (k == DB_CITY && !(given & 1u) &&
+					   !is_country(db.metadata.database_type) &&
+					   is_country(e->db[k].metadata.database_type)) {
+					keep(e, k, &db, path); /* a City beats a Country */
 				} else if (k >= 0 && (given & (1u << k))) {
 					MMDB_close(&db);
 				} else {
@@ -325,7 +338,6 @@ static int sub_map(MMDB_entry_s *en, const char *const *path, MMDB_entry_s *out)
 static void geo_fields(MMDB_entry_s *en, mt_enrich_result *out)
 {
 	MMDB_entry_s m, n;
-	out->has_geo = 1;
 	if (sub_map(en, P("country"), &m)) {
 		get_str(&m, out->geo.country, sizeof out->geo.country, P("iso_code"));
 		if (sub_map(&m, P("names"), &n))
@@ -346,6 +358,9 @@ static void geo_fields(MMDB_entry_s *en, mt_enrich_result *out)
 		out->geo.has_radius = get_num(&m, NULL, &out->geo.accuracy_radius,
 					      P("accuracy_radius"));
 	}
+	/* A record with none of these (only a continent, say) gives no geo object at all. */
+	out->has_geo = out->geo.country[0] || out->geo.subdivision[0] || out->geo.city[0] ||
+		       out->geo.city_zh[0] || out->geo.has_location;
 }
 
 static void reg_fields(MMDB_entry_s *en, mt_enrich_result *out)
@@ -494,7 +509,8 @@ static int render(mt_enrich_cache *c, cslot *s, int k, MMDB_entry_s *en)
 	switch (k) {
 	case DB_CITY:
 		geo_fields(en, r);
-		mt_enrich_json_part(w, r, MT_ENRICH_PART_GEO);
+		if (r->has_geo)
+			mt_enrich_json_part(w, r, MT_ENRICH_PART_GEO);
 		break;
 	case DB_ASN:
 		r->has_asn = get_num(en, NULL, &r->asn.number, P("autonomous_system_number"));
