@@ -460,6 +460,44 @@ START_TEST(test_registry_errors)
 }
 END_TEST
 
+/* A field longer than MT_ENRICH_STR is cut at a UTF-8 character boundary, never inside one. */
+START_TEST(test_long_field)
+{
+	char dir[] = "/tmp/mt-reg-XXXXXX", path[128], mmdb[128], cmd[1024], err[512];
+	if (!g_made[0]) {
+		printf("skipped: Perl MaxMind::DB::Writer::Tree is missing\n");
+		return;
+	}
+	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/in.csv", dir);
+	snprintf(mmdb, sizeof mmdb, "%s/r.mmdb", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert(f != NULL);
+	fputs(HDR, f);
+	fputs("203.0.113.0/24,", f);
+	for (int i = 0; i < 100; i++)
+		fputs("矿", f); /* 300 bytes */
+	fputs(",91330100MA2B3C4D5N,x,y,30,120,mine,,\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "perl %s/minetrace-registry %s -o %s", geoip_src(), path, mmdb);
+	ck_assert_int_eq(system(cmd), 0);
+	mt_enrich *e = mt_enrich_open(NULL, NULL, NULL, NULL, mmdb, err, sizeof err);
+	ck_assert_msg(e != NULL, "%s", err);
+	mt_enrich_result r;
+	uint8_t a[16] = { 203, 0, 113, 1 };
+	ck_assert_int_eq(mt_enrich_lookup(e, 4, a, &r), 0);
+	size_t n = strlen(r.ent.company);
+	ck_assert_uint_le(n, MT_ENRICH_STR - 1);
+	ck_assert_uint_ge(n, MT_ENRICH_STR - 3);
+	ck_assert_uint_eq(n % 3, 0);
+	ck_assert(memcmp(r.ent.company, "矿矿矿", 9) == 0);
+	ck_assert_str_eq(r.verdict, "known_mine");
+	mt_enrich_close(e);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(test_missing)
 {
 	char err[256];
@@ -490,6 +528,7 @@ int main(void)
 	tcase_add_test(tc, test_registry_errors);
 	tcase_add_test(tc, test_cache_same_output);
 	tcase_add_test(tc, test_truncated_dbs);
+	tcase_add_test(tc, test_long_field);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);

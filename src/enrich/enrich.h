@@ -7,7 +7,7 @@
 
 #include "util/jw.h"
 
-#define MT_ENRICH_STR 128	/* fixed field size; longer values are cut at a UTF-8 boundary */
+#define MT_ENRICH_STR 256	/* bytes per field (85 Chinese characters); longer values are cut at a UTF-8 boundary */
 #define MT_ENRICH_MAX_DIR_FILES 256
 
 typedef struct mt_enrich mt_enrich;
