@@ -51,7 +51,8 @@ static void puts_file(const char *name, const char *text)
 static void rm_tmp(void)
 {
 	static const char *const names[] = { "pool-domains.txt", "pool-ips.txt", "miner-agents.txt",
-					     "methods.txt", "p2p-magics.txt", "ports.txt" };
+					     "methods.txt", "p2p-magics.txt", "ports.txt",
+					     "webminer-hosts.txt" };
 	char path[256];
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -269,13 +270,61 @@ START_TEST(test_domain_idn_alabel)
 }
 END_TEST
 
+/* Lists may hold U-labels: converted to A-labels at load (RFC 3492 Punycode), so SNI / DNS names match. */
+START_TEST(test_domain_idn_ulabel)
+{
+	mt_sigs *s = load_ok("pool-domains.txt", "B\xc3\x9c" "cher.example XMR\nm\xc3\xbc" "nchen.example\n"
+			     "\xd0\x9f\xd1\x83\xd0\xbb.example\n");
+	const char *coin;
+
+	ck_assert_str_eq(dom(s, "eu.xn--bcher-kva.example", &coin), "xn--bcher-kva.example");
+	ck_assert_str_eq(coin, "XMR");
+	ck_assert_str_eq(dom(s, "XN--MNCHEN-3YA.example", NULL), "xn--mnchen-3ya.example");
+	/* Cyrillic capital folded like the lower-case form: "пул" */
+	ck_assert_str_eq(dom(s, "xn--k1ahm.example", NULL), "xn--k1ahm.example");
+	ck_assert_ptr_null(dom(s, "xn--bcher-kva.example.org", NULL));
+	mt_sigs_free(s);
+	rm_tmp();
+	/* the same name in both forms is one entry */
+	expect_error("pool-domains.txt", "b\xc3\xbc" "cher.example\nxn--bcher-kva.example\n", 2, "duplicate");
+}
+END_TEST
+
+/* RFC 3492 7.1 sample strings. */
+START_TEST(test_punycode_vectors)
+{
+	static const uint32_t l[] = {0x33, 0x5e74, 0x42, 0x7d44, 0x91d1, 0x516b, 0x5148, 0x751f};
+	static const uint32_t b[] = {'b', 0xfc, 'c', 'h', 'e', 'r'};
+	char out[64];
+
+	ck_assert_int_eq(mt_sigs_punycode(l, 8, out, sizeof out), 24);
+	ck_assert_str_eq(out, "3B-ww4c5e180e575a65lsy2b");
+	ck_assert_int_eq(mt_sigs_punycode(b, 6, out, sizeof out), 9);
+	ck_assert_str_eq(out, "bcher-kva");
+	ck_assert_int_eq(mt_sigs_punycode(b, 6, out, 5), -1); /* does not fit */
+}
+END_TEST
+
+START_TEST(test_webminer_hosts)
+{
+	mt_sigs *s = load_ok("webminer-hosts.txt", "coinhive.com XMR\n");
+	const char *coin;
+
+	ck_assert_str_eq(mt_sigs_webminer_host(s, "WS014.coinhive.com", 18, &coin), "coinhive.com");
+	ck_assert_str_eq(coin, "XMR");
+	ck_assert_ptr_null(mt_sigs_webminer_host(s, "notcoinhive.com", 15, &coin));
+	ck_assert_ptr_null(mt_sigs_pool_domain(s, "coinhive.com", 12, &coin));
+	mt_sigs_free(s);
+	rm_tmp();
+}
+END_TEST
+
 START_TEST(test_domain_errors)
 {
 	expect_error("pool-domains.txt", "ok.example\nstratum+tcp://eu1.example.org:3333\n", 2, "remove the scheme");
 	expect_error("pool-domains.txt", "eu1.example.org:3333\n", 1, "remove the port");
 	expect_error("pool-domains.txt", "\n\n# c\neu1.example.org/path\n", 4, "remove the path");
 	expect_error("pool-domains.txt", "*.nanopool.org\n", 1, "no wildcard");
-	expect_error("pool-domains.txt", "b\xc3\xbc" "cher.example\n", 1, "A-label");
 	expect_error("pool-domains.txt", "nanopool.org.\n", 1, "trailing dot");
 	expect_error("pool-domains.txt", "nanopool..org\n", 1, "empty label");
 	expect_error("pool-domains.txt", ".nanopool.org\n", 1, "empty label");
@@ -845,7 +894,8 @@ END_TEST
 START_TEST(test_garbage_and_binary)
 {
 	static const char *const names[] = { "pool-domains.txt", "pool-ips.txt", "miner-agents.txt",
-					     "methods.txt", "p2p-magics.txt", "ports.txt" };
+					     "methods.txt", "p2p-magics.txt", "ports.txt",
+					     "webminer-hosts.txt" };
 	static const char tbl[] = " \t\n#.:/-abcxn0123456789ABC\xc3\xa9";
 	unsigned char buf[4096];
 	uint32_t x = 0x12345678u;
@@ -893,6 +943,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_domain_label_alignment);
 	tcase_add_test(tc, test_domain_long_host);
 	tcase_add_test(tc, test_domain_idn_alabel);
+	tcase_add_test(tc, test_domain_idn_ulabel);
+	tcase_add_test(tc, test_punycode_vectors);
+	tcase_add_test(tc, test_webminer_hosts);
 	tcase_add_test(tc, test_domain_errors);
 	tcase_add_test(tc, test_cidr_longest_prefix);
 	tcase_add_test(tc, test_cidr_every_length);
