@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/builtin.h"
+#include "detect/detector.h"
+#include "detect/sigs.h"
 #include "detect/tlsparse.h"
 #include "mt_test.h"
 
@@ -371,6 +374,239 @@ START_TEST(test_x509_hostile)
 }
 END_TEST
 
+/* ---- the names detector (tls.c) over hand-fed streams, with the shipped signatures ---- */
+
+typedef struct harness {
+	uint8_t buf[2][16384];
+	uint32_t len[2];
+	mt_flow_view fv;
+	void *state;
+	mt_evidence ev;
+	int ans;
+} harness;
+
+static const uint8_t cli_addr[16] = {192, 0, 2, 30};
+static const uint8_t srv_addr[16] = {203, 0, 113, 50};
+static mt_sigs *sigs;
+
+static void sigs_load(void)
+{
+	char dir[1024], err[512];
+	sigs = mt_sigs_load(mt_test_src("signatures", dir, sizeof dir), err, sizeof err);
+	ck_assert_msg(sigs != NULL, "%s", err);
+}
+
+static void sigs_free(void)
+{
+	mt_sigs_free(sigs);
+	sigs = NULL;
+}
+
+static harness *h_new(uint16_t port, const char *dns_name)
+{
+	harness *h = calloc(1, sizeof *h);
+	ck_assert_ptr_nonnull(h);
+	h->state = calloc(1, mt_detect_tls.state_size);
+	ck_assert_ptr_nonnull(h->state);
+	h->fv.ipver = 4;
+	h->fv.l4proto = 6;
+	h->fv.dir_certain = 1;
+	h->fv.cli_addr = cli_addr;
+	h->fv.srv_addr = srv_addr;
+	h->fv.cli_port = 50000;
+	h->fv.srv_port = port;
+	h->fv.sigs = sigs;
+	h->fv.dns_name = dns_name;
+	h->ans = MT_UNDECIDED;
+	return h;
+}
+
+static void h_free(harness *h)
+{
+	free(h->state);
+	free(h);
+}
+
+static int h_feed(harness *h, int dir, const void *p, uint32_t n)
+{
+	mt_pkt_view pv;
+	if (h->ans == MT_EXCLUDED)
+		return h->ans;
+	ck_assert_uint_le(h->len[dir] + n, sizeof h->buf[dir]);
+	memcpy(h->buf[dir] + h->len[dir], p, n);
+	h->len[dir] += n;
+	h->fv.data[0] = h->buf[0];
+	h->fv.data[1] = h->buf[1];
+	h->fv.len[0] = h->len[0];
+	h->fv.len[1] = h->len[1];
+	h->fv.pkts[dir]++;
+	memset(&pv, 0, sizeof pv);
+	pv.dir = dir;
+	pv.payload = p;
+	pv.payload_len = n;
+	h->ans = mt_detect_tls.on_packet(NULL, h->state, &h->fv, &pv, &h->ev);
+	return h->ans;
+}
+
+static int h_end(harness *h)
+{
+	mt_pkt_view pv;
+	if (h->ans == MT_EXCLUDED)
+		return h->ans;
+	memset(&pv, 0, sizeof pv);
+	pv.flow_end = 1;
+	h->ans = mt_detect_tls.on_packet(NULL, h->state, &h->fv, &pv, &h->ev);
+	return h->ans;
+}
+
+/* client_hello_rec with its ALPN extension renamed to an unknown type: a miner, not a browser. */
+static void hello_without_alpn(uint8_t *out)
+{
+	static const uint8_t alpn_ext[] = {0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h', '2'};
+	memcpy(out, client_hello_rec, sizeof client_hello_rec);
+	for (size_t i = 0; i + sizeof alpn_ext <= sizeof client_hello_rec; i++)
+		if (memcmp(out + i, alpn_ext, sizeof alpn_ext) == 0) {
+			out[i + 1] = 0x99;
+			return;
+		}
+	ck_abort_msg("ALPN extension not found in the sample hello");
+}
+
+START_TEST(test_det_sni_pool)
+{
+	uint8_t hello[sizeof client_hello_rec];
+	harness *h = h_new(9000, NULL);
+
+	hello_without_alpn(hello);
+	ck_assert_int_eq(h_feed(h, 0, hello, sizeof hello), MT_UNDECIDED);
+	ck_assert_int_eq(h_feed(h, 1, server13_rec, sizeof server13_rec), MT_DETECTED);
+	ck_assert_str_eq(h->ev.protocol, "stratum-tls");
+	ck_assert_str_eq(h->ev.pool_host, "pool.supportxmr.com");
+	ck_assert_str_eq(h->ev.coin, "XMR");
+	ck_assert(h->ev.confidence == 0.75);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_det_browser_silent)
+{
+	harness *h = h_new(443, NULL);
+
+	ck_assert_int_eq(h_feed(h, 0, client_hello_rec, sizeof client_hello_rec), MT_UNDECIDED);
+	ck_assert_int_eq(h_feed(h, 1, server13_rec, sizeof server13_rec), MT_EXCLUDED);
+	ck_assert_uint_eq(h->ev.event, MT_EVENT_NONE);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_det_cert_pool)
+{
+	/* TLS 1.2 without SNI: the certificate's subjectAltName names the pool. */
+	static const uint8_t hello12[] = {
+		0x16, 0x03, 0x01, 0x00, 0x2d, 0x01, 0x00, 0x00, 0x29, 0x03, 0x03, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+		12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 0x00, 0x00,
+		0x02, 0xc0, 0x2f, 0x01, 0x00};
+	harness *h = h_new(1228, NULL);
+
+	ck_assert_int_eq(h_feed(h, 0, hello12, sizeof hello12), MT_UNDECIDED);
+	ck_assert_int_eq(h_feed(h, 1, server12_rec, sizeof server12_rec), MT_DETECTED);
+	ck_assert_str_eq(h->ev.protocol, "stratum-tls");
+	ck_assert_str_eq(h->ev.pool_host, "stratum.f2pool.com");
+	ck_assert(h->ev.confidence == 0.8);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_det_attempt)
+{
+	static const char err[] = "{\"id\":0,\"result\":null,\"error\":[20,\"Parse error\",null]}\n";
+	harness *h = h_new(3333, NULL);
+
+	ck_assert_int_eq(h_feed(h, 0, client_hello_rec, sizeof client_hello_rec), MT_UNDECIDED);
+	ck_assert_int_eq(h_feed(h, 1, err, sizeof err - 1), MT_DETECTED);
+	ck_assert_str_eq(h->ev.protocol, "tls-stratum-attempt");
+	ck_assert_str_eq(h->ev.pool_host, "pool.supportxmr.com");
+	ck_assert(h->ev.confidence == 0.95);
+	h_free(h);
+	/* an HTTP error page for the hello is not a stratum pool */
+	h = h_new(3333, NULL);
+	ck_assert_int_eq(h_feed(h, 0, client_hello_rec, sizeof client_hello_rec), MT_UNDECIDED);
+	ck_assert_int_ne(h_feed(h, 1, "HTTP/1.1 400 Bad Request\r\n\r\n", 28), MT_DETECTED);
+	ck_assert_int_ne(h_end(h), MT_DETECTED);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_det_websocket)
+{
+	static const char up[] = "GET /proxy HTTP/1.1\r\nHost: WS014.CoinHive.com\r\nUpgrade: websocket\r\n"
+				 "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n";
+	static const char plain[] = "GET /index.html HTTP/1.1\r\nHost: coinhive.com\r\n\r\n";
+	harness *h = h_new(80, NULL);
+
+	ck_assert_int_eq(h_feed(h, 0, up, sizeof up - 1), MT_DETECTED);
+	ck_assert_str_eq(h->ev.protocol, "webminer");
+	ck_assert_str_eq(h->ev.pool_host, "ws014.coinhive.com");
+	h_free(h);
+	h = h_new(80, NULL);
+	ck_assert_int_eq(h_feed(h, 0, plain, sizeof plain - 1), MT_EXCLUDED);
+	h_free(h);
+	/* any other HTTP method is left to the HTTP detector, even to a DNS-named pool */
+	h = h_new(80, "xmr-eu1.nanopool.org");
+	ck_assert_int_eq(h_feed(h, 0, "POST /api HTTP/1.1\r\n", 21), MT_EXCLUDED);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_det_dns_named)
+{
+	uint8_t blob[120];
+	harness *h;
+
+	memset(blob, 0xa5, sizeof blob);
+	h = h_new(10443, "xmr-eu1.nanopool.org");
+	for (int i = 0; i < 7; i++)
+		ck_assert_int_eq(h_feed(h, i & 1, blob, sizeof blob), MT_UNDECIDED);
+	ck_assert_int_eq(h_feed(h, 1, blob, sizeof blob), MT_DETECTED);
+	ck_assert_str_eq(h->ev.protocol, "pool-address");
+	ck_assert_str_eq(h->ev.pool_host, "xmr-eu1.nanopool.org");
+	ck_assert(h->ev.confidence == 0.5);
+	h_free(h);
+	/* a name that is not a pool's: nothing */
+	h = h_new(10443, "www.example.org");
+	for (int i = 0; i < 7; i++)
+		ck_assert_int_eq(h_feed(h, i & 1, blob, sizeof blob), MT_UNDECIDED);
+	ck_assert_int_eq(h_feed(h, 1, blob, sizeof blob), MT_EXCLUDED);
+	h_free(h);
+	/* no name: decided at the flow's end */
+	h = h_new(10443, NULL);
+	ck_assert_int_eq(h_feed(h, 0, blob, sizeof blob), MT_UNDECIDED);
+	ck_assert_int_eq(h_end(h), MT_EXCLUDED);
+	h_free(h);
+}
+END_TEST
+
+/* The detector over every prefix of each stream (client and server cut independently). */
+START_TEST(test_det_truncation)
+{
+	uint8_t hello[sizeof client_hello_rec];
+
+	hello_without_alpn(hello);
+	for (size_t l = 0; l <= sizeof hello; l += 7) {
+		for (size_t m = 0; m <= sizeof server12_rec; m += 53) {
+			harness *h = h_new(443, "xmr-eu1.nanopool.org");
+			if (l)
+				h_feed(h, 0, hello, (uint32_t)l);
+			if (m)
+				h_feed(h, 1, server12_rec, (uint32_t)m);
+			h_end(h);
+			ck_assert(h->ans == MT_EXCLUDED || h->ans == MT_DETECTED);
+			h_free(h);
+		}
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("detect_tls");
@@ -383,6 +619,16 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_not_tls);
 	tcase_add_test(tc, test_truncation_every_length);
 	tcase_add_test(tc, test_x509_hostile);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("detector");
+	tcase_add_checked_fixture(tc, sigs_load, sigs_free);
+	tcase_add_test(tc, test_det_sni_pool);
+	tcase_add_test(tc, test_det_browser_silent);
+	tcase_add_test(tc, test_det_cert_pool);
+	tcase_add_test(tc, test_det_attempt);
+	tcase_add_test(tc, test_det_websocket);
+	tcase_add_test(tc, test_det_dns_named);
+	tcase_add_test(tc, test_det_truncation);
 	suite_add_tcase(s, tc);
 	return s;
 }

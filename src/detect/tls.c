@@ -198,12 +198,20 @@ static void classify_client(tls_state *st, const mt_flow_view *fv)
 		st->c = C_TLS;
 		return;
 	}
-	if (fv->len[0] >= 4 && memcmp(d, "GET ", 4) == 0) {
-		st->c = C_HTTP;
-		return;
+	{
+		/* HTTP is the HTTP detector's; only a GET can be a WebSocket Upgrade. */
+		static const char *const methods[] = {"GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "DELETE ",
+						      "PATCH ", "CONNECT "};
+		for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+			size_t ml = strlen(methods[i]);
+			if (fv->len[0] >= ml && memcmp(d, methods[i], ml) == 0) {
+				st->c = C_HTTP;
+				return;
+			}
+			if (fv->len[0] < ml && memcmp(d, methods[i], fv->len[0]) == 0 && !fv->fin[0])
+				return; /* a method may still be arriving */
+		}
 	}
-	if (fv->len[0] < 4 && memcmp(d, "GET ", fv->len[0]) == 0 && !fv->fin[0])
-		return;
 	st->c = C_OTHER;
 }
 
@@ -350,6 +358,8 @@ static int tls_on_packet(void *global, void *state, const mt_flow_view *fv,
 		return pv->flow_end ? MT_EXCLUDED : MT_UNDECIDED;
 	case C_HTTP:
 		/* An ordinary HTTP request is the HTTP detector's (a pool's web site is not mining). */
+		if (fv->len[0] < 4 || memcmp(fv->data[0], "GET ", 4) != 0)
+			return MT_EXCLUDED;
 		return http_ws(st, fv, ev);
 	case C_TLS:
 		a = tls_verdicts(st, fv, pv, ev);
