@@ -8,6 +8,7 @@
 #include "detect/detector.h"
 #include "detect/sigs.h"
 #include "detect/tlsparse.h"
+#include "mt_detect_harness.h"
 #include "mt_test.h"
 
 /* Records written by pcaps/gen-names-pcaps.py (client_hello_alpn, certificate, server_flight12). */
@@ -376,15 +377,6 @@ END_TEST
 
 /* ---- the names detector (tls.c) over hand-fed streams, with the shipped signatures ---- */
 
-typedef struct harness {
-	uint8_t buf[2][16384];
-	uint32_t len[2];
-	mt_flow_view fv;
-	void *state;
-	mt_evidence ev;
-	int ans;
-} harness;
-
 static const uint8_t cli_addr[16] = {192, 0, 2, 30};
 static const uint8_t srv_addr[16] = {203, 0, 113, 50};
 static mt_sigs *sigs;
@@ -402,61 +394,23 @@ static void sigs_free(void)
 	sigs = NULL;
 }
 
+/* The shared harness (mt_detect_harness.h) with the shipped signatures and the DNS name the engine would give. */
 static harness *h_new(uint16_t port, const char *dns_name)
 {
-	harness *h = calloc(1, sizeof *h);
+	harness *h = malloc(sizeof *h);
+	h_ends e = {cli_addr, srv_addr, 50000, port};
+
 	ck_assert_ptr_nonnull(h);
-	h->state = calloc(1, mt_detect_tls.state_size);
-	ck_assert_ptr_nonnull(h->state);
-	h->fv.ipver = 4;
-	h->fv.l4proto = 6;
-	h->fv.dir_certain = 1;
-	h->fv.cli_addr = cli_addr;
-	h->fv.srv_addr = srv_addr;
-	h->fv.cli_port = 50000;
-	h->fv.srv_port = port;
+	h_setup(h, &mt_detect_tls, &e, 0, 1);
 	h->fv.sigs = sigs;
 	h->fv.dns_name = dns_name;
-	h->ans = MT_UNDECIDED;
 	return h;
 }
 
-static void h_free(harness *h)
+static void h_del(harness *h)
 {
-	free(h->state);
+	h_free(h);
 	free(h);
-}
-
-static int h_feed(harness *h, int dir, const void *p, uint32_t n)
-{
-	mt_pkt_view pv;
-	if (h->ans == MT_EXCLUDED)
-		return h->ans;
-	ck_assert_uint_le(h->len[dir] + n, sizeof h->buf[dir]);
-	memcpy(h->buf[dir] + h->len[dir], p, n);
-	h->len[dir] += n;
-	h->fv.data[0] = h->buf[0];
-	h->fv.data[1] = h->buf[1];
-	h->fv.len[0] = h->len[0];
-	h->fv.len[1] = h->len[1];
-	h->fv.pkts[dir]++;
-	memset(&pv, 0, sizeof pv);
-	pv.dir = dir;
-	pv.payload = p;
-	pv.payload_len = n;
-	h->ans = mt_detect_tls.on_packet(NULL, h->state, &h->fv, &pv, &h->ev);
-	return h->ans;
-}
-
-static int h_end(harness *h)
-{
-	mt_pkt_view pv;
-	if (h->ans == MT_EXCLUDED)
-		return h->ans;
-	memset(&pv, 0, sizeof pv);
-	pv.flow_end = 1;
-	h->ans = mt_detect_tls.on_packet(NULL, h->state, &h->fv, &pv, &h->ev);
-	return h->ans;
 }
 
 /* client_hello_rec with its ALPN extension renamed to an unknown type: a miner, not a browser. */
@@ -484,7 +438,7 @@ START_TEST(test_det_sni_pool)
 	ck_assert_str_eq(h->ev.pool_host, "pool.supportxmr.com");
 	ck_assert_str_eq(h->ev.coin, "XMR");
 	ck_assert(h->ev.confidence == 0.75);
-	h_free(h);
+	h_del(h);
 }
 END_TEST
 
@@ -495,7 +449,7 @@ START_TEST(test_det_browser_silent)
 	ck_assert_int_eq(h_feed(h, 0, client_hello_rec, sizeof client_hello_rec), MT_UNDECIDED);
 	ck_assert_int_eq(h_feed(h, 1, server13_rec, sizeof server13_rec), MT_EXCLUDED);
 	ck_assert_uint_eq(h->ev.event, MT_EVENT_NONE);
-	h_free(h);
+	h_del(h);
 }
 END_TEST
 
@@ -513,7 +467,7 @@ START_TEST(test_det_cert_pool)
 	ck_assert_str_eq(h->ev.protocol, "stratum-tls");
 	ck_assert_str_eq(h->ev.pool_host, "stratum.f2pool.com");
 	ck_assert(h->ev.confidence == 0.8);
-	h_free(h);
+	h_del(h);
 }
 END_TEST
 
@@ -527,13 +481,13 @@ START_TEST(test_det_attempt)
 	ck_assert_str_eq(h->ev.protocol, "tls-stratum-attempt");
 	ck_assert_str_eq(h->ev.pool_host, "pool.supportxmr.com");
 	ck_assert(h->ev.confidence == 0.95);
-	h_free(h);
+	h_del(h);
 	/* an HTTP error page for the hello is not a stratum pool */
 	h = h_new(3333, NULL);
 	ck_assert_int_eq(h_feed(h, 0, client_hello_rec, sizeof client_hello_rec), MT_UNDECIDED);
 	ck_assert_int_ne(h_feed(h, 1, "HTTP/1.1 400 Bad Request\r\n\r\n", 28), MT_DETECTED);
 	ck_assert_int_ne(h_end(h), MT_DETECTED);
-	h_free(h);
+	h_del(h);
 }
 END_TEST
 
@@ -547,14 +501,14 @@ START_TEST(test_det_websocket)
 	ck_assert_int_eq(h_feed(h, 0, up, sizeof up - 1), MT_DETECTED);
 	ck_assert_str_eq(h->ev.protocol, "webminer");
 	ck_assert_str_eq(h->ev.pool_host, "ws014.coinhive.com");
-	h_free(h);
+	h_del(h);
 	h = h_new(80, NULL);
 	ck_assert_int_eq(h_feed(h, 0, plain, sizeof plain - 1), MT_EXCLUDED);
-	h_free(h);
+	h_del(h);
 	/* any other HTTP method is left to the HTTP detector, even to a DNS-named pool */
 	h = h_new(80, "xmr-eu1.nanopool.org");
 	ck_assert_int_eq(h_feed(h, 0, "POST /api HTTP/1.1\r\n", 21), MT_EXCLUDED);
-	h_free(h);
+	h_del(h);
 }
 END_TEST
 
@@ -571,18 +525,18 @@ START_TEST(test_det_dns_named)
 	ck_assert_str_eq(h->ev.protocol, "pool-address");
 	ck_assert_str_eq(h->ev.pool_host, "xmr-eu1.nanopool.org");
 	ck_assert(h->ev.confidence == 0.5);
-	h_free(h);
+	h_del(h);
 	/* a name that is not a pool's: nothing */
 	h = h_new(10443, "www.example.org");
 	for (int i = 0; i < 7; i++)
 		ck_assert_int_eq(h_feed(h, i & 1, blob, sizeof blob), MT_UNDECIDED);
 	ck_assert_int_eq(h_feed(h, 1, blob, sizeof blob), MT_EXCLUDED);
-	h_free(h);
+	h_del(h);
 	/* no name: decided at the flow's end */
 	h = h_new(10443, NULL);
 	ck_assert_int_eq(h_feed(h, 0, blob, sizeof blob), MT_UNDECIDED);
 	ck_assert_int_eq(h_end(h), MT_EXCLUDED);
-	h_free(h);
+	h_del(h);
 }
 END_TEST
 
@@ -601,7 +555,7 @@ START_TEST(test_det_truncation)
 				h_feed(h, 1, server12_rec, (uint32_t)m);
 			h_end(h);
 			ck_assert(h->ans == MT_EXCLUDED || h->ans == MT_DETECTED);
-			h_free(h);
+			h_del(h);
 		}
 	}
 }
