@@ -1,8 +1,10 @@
 /* test_detect_tls.c - TLS ClientHello / ServerHello / Certificate and X.509 name parsing: values, hostile inputs, truncation at every length. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "detect/builtin.h"
 #include "detect/detector.h"
@@ -540,6 +542,68 @@ START_TEST(test_det_dns_named)
 }
 END_TEST
 
+/* The address list: a flow to a listed network is a pool's even without a name (IPv4 and IPv6). */
+START_TEST(test_det_pool_ips)
+{
+	char dir[] = "/tmp/mt_tls_ips_XXXXXX", path[128], err[256];
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+	uint8_t blob[64];
+	mt_sigs *own;
+	harness *h;
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/pool-ips.txt", dir);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("203.0.113.0/24 BTC Example Pool\n2001:db8:40::/48 LTC\n", fp);
+	fclose(fp);
+	snprintf(path, sizeof path, "%s/pool-domains.txt", dir);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("example-pool.net multi\n", fp);
+	fclose(fp);
+	own = mt_sigs_load(dir, err, sizeof err);
+	ck_assert_msg(own != NULL, "%s", err);
+	memset(blob, 0x5a, sizeof blob);
+
+	h = h_new(3333, NULL);
+	h->fv.sigs = own;
+	for (int i = 0; i < 8; i++)
+		h_feed(h, i & 1, blob, sizeof blob);
+	ck_assert_int_eq(h->ans, MT_DETECTED);
+	ck_assert_str_eq(h->ev.protocol, "pool-address");
+	ck_assert_str_eq(h->ev.coin, "BTC");
+	ck_assert(h->ev.confidence == 0.5);
+	h_del(h);
+
+	h = h_new(3333, "eu.example-pool.net"); /* named by DNS and listed: 0.6 */
+	h->fv.sigs = own;
+	for (int i = 0; i < 8; i++)
+		h_feed(h, i & 1, blob, sizeof blob);
+	ck_assert_int_eq(h->ans, MT_DETECTED);
+	ck_assert_str_eq(h->ev.pool_host, "eu.example-pool.net");
+	ck_assert(h->ev.confidence == 0.6);
+	h_del(h);
+
+	h = h_new(3333, NULL);
+	h->fv.sigs = own;
+	h->fv.ipver = 6;
+	h->fv.srv_addr = v6;
+	for (int i = 0; i < 8; i++)
+		h_feed(h, i & 1, blob, sizeof blob);
+	ck_assert_int_eq(h->ans, MT_DETECTED);
+	ck_assert_str_eq(h->ev.coin, "LTC");
+	h_del(h);
+
+	mt_sigs_free(own);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/pool-ips.txt", dir);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* The detector over every prefix of each stream (client and server cut independently). */
 START_TEST(test_det_truncation)
 {
@@ -582,6 +646,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_det_attempt);
 	tcase_add_test(tc, test_det_websocket);
 	tcase_add_test(tc, test_det_dns_named);
+	tcase_add_test(tc, test_det_pool_ips);
 	tcase_add_test(tc, test_det_truncation);
 	suite_add_tcase(s, tc);
 	return s;
