@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "detect/sigs.h"
+#include "mt_run.h"
 #include "mt_test.h"
 
 /* ---- helpers: a throwaway folder of signature files ---- */
@@ -315,6 +316,81 @@ START_TEST(test_webminer_hosts)
 	ck_assert_ptr_null(mt_sigs_webminer_host(s, "notcoinhive.com", 15, &coin));
 	ck_assert_ptr_null(mt_sigs_pool_domain(s, "coinhive.com", 12, &coin));
 	mt_sigs_free(s);
+	rm_tmp();
+}
+END_TEST
+
+/* signatures/refresh-pools: a user's list normalised, de-duplicated and sorted into the files the loader accepts. */
+START_TEST(test_refresh_pools)
+{
+	char script[1024], list[128], path[128], out[64] = "/tmp/mt_refresh_out_XXXXXX";
+	char *text;
+	mt_sigs *s;
+	const char *coin;
+	int fd;
+
+	mt_test_src("signatures/refresh-pools", script, sizeof script);
+	if (access("/usr/bin/python3", X_OK) != 0) {
+		printf("refresh-pools: no python3: skipped\n");
+		return;
+	}
+	mkdir_tmp();
+	puts_file("pool-domains.txt", "# hand-written\nnanopool.org multi\n");
+	snprintf(list, sizeof list, "%s/list.txt", tdir);
+	{
+		FILE *fp = fopen(list, "w");
+		ck_assert_ptr_nonnull(fp);
+		fputs("# my pools\nstratum+tcp://User@XMR.Example-Pool.com:3333 XMR\nexample-pool.com:4444 XMR\n"
+		      "b\xc3\xbc" "cher.example ETC\n203.0.113.9:3333 BTC\n[2001:db8::5]:443\n"
+		      "stratum+ssl://eu1.nanopool.org:9433 XMR\ndup.example BTC\ndup.example LTC\n", fp);
+		fclose(fp);
+	}
+	fd = mkstemp(out);
+	close(fd);
+	{
+		char *argv[] = {"/usr/bin/python3", script, "--dir", tdir, list, NULL};
+		ck_assert_int_eq(mt_run(argv, out, NULL), 0);
+	}
+	snprintf(path, sizeof path, "%s/pool-domains.txt", tdir);
+	text = mt_slurp(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	/* sorted, lower-cased, A-labels; the subdomain of a listed host and of a hand entry dropped; coins merged */
+	ck_assert_msg(strstr(text, "# hand-written\nnanopool.org multi\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "dup.example multi\nexample-pool.com XMR\nxn--bcher-kva.example ETC\n") != NULL,
+		      "%s", text);
+	ck_assert_ptr_null(strstr(text, "xmr.example-pool.com"));
+	ck_assert_ptr_null(strstr(text, "eu1.nanopool.org"));
+	free(text);
+	{
+		char err[512] = "";
+		s = mt_sigs_load(tdir, err, sizeof err);
+		ck_assert_msg(s != NULL, "load failed: %s", err);
+	}
+	ck_assert_str_eq(dom(s, "XMR.example-pool.com", &coin), "example-pool.com");
+	ck_assert_str_eq(coin, "XMR");
+	{
+		uint8_t a4[4] = {203, 0, 113, 9}, a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
+		ck_assert_int_eq(mt_sigs_pool_ip(s, 4, a4, &coin), 1);
+		ck_assert_str_eq(coin, "BTC");
+		ck_assert_int_eq(mt_sigs_pool_ip(s, 6, a6, NULL), 1);
+	}
+	mt_sigs_free(s);
+	/* a second run changes nothing; --check agrees */
+	{
+		char *argv[] = {"/usr/bin/python3", script, "--check", "--dir", tdir, list, NULL};
+		ck_assert_int_eq(mt_run(argv, out, NULL), 0);
+	}
+	/* a bad line: exit 2, nothing written */
+	{
+		FILE *fp = fopen(list, "a");
+		ck_assert_ptr_nonnull(fp);
+		fputs("not a host!\n", fp);
+		fclose(fp);
+		char *argv[] = {"/usr/bin/python3", script, "--dir", tdir, list, NULL};
+		ck_assert_int_eq(mt_run(argv, out, NULL), 2);
+	}
+	unlink(list);
+	unlink(out);
 	rm_tmp();
 }
 END_TEST
@@ -946,6 +1022,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_domain_idn_ulabel);
 	tcase_add_test(tc, test_punycode_vectors);
 	tcase_add_test(tc, test_webminer_hosts);
+	tcase_add_test(tc, test_refresh_pools);
 	tcase_add_test(tc, test_domain_errors);
 	tcase_add_test(tc, test_cidr_longest_prefix);
 	tcase_add_test(tc, test_cidr_every_length);
