@@ -455,13 +455,15 @@ START_TEST(test_det_browser_silent)
 }
 END_TEST
 
+/* A TLS 1.2 ClientHello without SNI or extensions. */
+static const uint8_t hello12[] = {
+	0x16, 0x03, 0x01, 0x00, 0x2d, 0x01, 0x00, 0x00, 0x29, 0x03, 0x03, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+	12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 0x00, 0x00,
+	0x02, 0xc0, 0x2f, 0x01, 0x00};
+
 START_TEST(test_det_cert_pool)
 {
 	/* TLS 1.2 without SNI: the certificate's subjectAltName names the pool. */
-	static const uint8_t hello12[] = {
-		0x16, 0x03, 0x01, 0x00, 0x2d, 0x01, 0x00, 0x00, 0x29, 0x03, 0x03, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-		12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 0x00, 0x00,
-		0x02, 0xc0, 0x2f, 0x01, 0x00};
 	harness *h = h_new(1228, NULL);
 
 	ck_assert_int_eq(h_feed(h, 0, hello12, sizeof hello12), MT_UNDECIDED);
@@ -483,6 +485,27 @@ START_TEST(test_det_attempt)
 	ck_assert_str_eq(h->ev.protocol, "tls-stratum-attempt");
 	ck_assert_str_eq(h->ev.pool_host, "pool.supportxmr.com");
 	ck_assert(h->ev.confidence == 0.95);
+	h_del(h);
+	/* no name: Stratum's error array alone says pool (0.9) */
+	h = h_new(7777, NULL);
+	ck_assert_int_eq(h_feed(h, 0, hello12, sizeof hello12), MT_UNDECIDED);
+	ck_assert_int_eq(h_feed(h, 1, err, sizeof err - 1), MT_DETECTED);
+	ck_assert(h->ev.confidence == 0.9);
+	h_del(h);
+	/* JSON-RPC 2.0 from a service with nothing of a pool (an Electrum server on 50001): silent */
+	h = h_new(50001, NULL);
+	ck_assert_int_eq(h_feed(h, 0, hello12, sizeof hello12), MT_UNDECIDED);
+	ck_assert_int_ne(h_feed_str(h, 1, "{\"jsonrpc\": \"2.0\", \"error\": {\"code\": -32700, \"message\": "
+					"\"invalid JSON\"}, \"id\": null}\n"), MT_DETECTED);
+	ck_assert_int_ne(h_end(h), MT_DETECTED);
+	h_del(h);
+	/* the same reply from an address DNS named as a pool's is an attempt */
+	h = h_new(50001, "xmr-eu1.nanopool.org");
+	ck_assert_int_eq(h_feed(h, 0, hello12, sizeof hello12), MT_UNDECIDED);
+	ck_assert_int_eq(h_feed_str(h, 1, "{\"jsonrpc\": \"2.0\", \"error\": {\"code\": -32700, \"message\": "
+					"\"invalid JSON\"}, \"id\": null}\n"), MT_DETECTED);
+	ck_assert(h->ev.confidence == 0.95);
+	ck_assert_str_eq(h->ev.pool_host, "xmr-eu1.nanopool.org");
 	h_del(h);
 	/* an HTTP error page for the hello is not a stratum pool */
 	h = h_new(3333, NULL);

@@ -11,9 +11,13 @@
 
 /*
  * Verdicts (protocol, confidence):
- *   tls-stratum-attempt 0.9  a ClientHello answered by JSON-RPC error text: the
- *                            miner tried stratum+ssl on a pool that speaks plain
- *                            stratum (0.95 when a name is on a pool list)
+ *   tls-stratum-attempt 0.9  a ClientHello answered by Stratum's JSON-RPC error
+ *                            (an "error" array): the miner tried stratum+ssl on a
+ *                            pool that speaks plain stratum; 0.95 when a name (SNI,
+ *                            certificate, DNS) is on a pool list; 0.8 for another
+ *                            JSON-RPC reply on a port pools use (ports.txt); a
+ *                            plain JSON-RPC 2.0 reply with none of these is not
+ *                            reported
  *   webminer            0.9  WebSocket upgrade in clear to a browser-miner host;
  *                       0.85 TLS to a browser-miner host that carries many small
  *                            upstream records (the socket, not the script fetch)
@@ -85,7 +89,13 @@ static int verdict(tls_state *st, mt_evidence *ev, const char *proto, double con
 	return MT_DETECTED;
 }
 
-/* The server's bytes look like a JSON-RPC reply: an object with "id" and "error" or "result". */
+/*
+ * The server's bytes look like a JSON-RPC reply: an object with "id" and
+ * "error" or "result" (1), with Stratum v1's error array [code, "message",
+ * traceback] (2). Plain JSON-RPC 2.0 errors also come from other services
+ * (Electrum servers answer a stray ClientHello that way), so those count
+ * only with other evidence of a pool.
+ */
 static int jsonrpc_reply(const uint8_t *d, uint32_t n)
 {
 	uint32_t i = 0, lim = n < 1024 ? n : 1024;
@@ -94,8 +104,12 @@ static int jsonrpc_reply(const uint8_t *d, uint32_t n)
 		i++;
 	if (i >= lim || d[i] != '{')
 		return 0;
-	return memmem(d + i, lim - i, "\"id\"", 4) != NULL &&
-	       (memmem(d + i, lim - i, "\"error\"", 7) != NULL || memmem(d + i, lim - i, "\"result\"", 8) != NULL);
+	if (!memmem(d + i, lim - i, "\"id\"", 4) ||
+	    (!memmem(d + i, lim - i, "\"error\"", 7) && !memmem(d + i, lim - i, "\"result\"", 8)))
+		return 0;
+	if (memmem(d + i, lim - i, "\"error\":[", 9) || memmem(d + i, lim - i, "\"error\": [", 10))
+		return 2;
+	return 1;
 }
 
 /* Upstream TLS records after the handshake: how many look like WebSocket messages of a miner. */
@@ -227,9 +241,8 @@ static void classify_server(tls_state *st, const mt_flow_view *fv)
 	if (!d || fv->len[1] == 0 || fv->midstream[1])
 		return;
 	if (d[0] != 22) {
-		if (jsonrpc_reply(d, fv->len[1]))
-			st->srv_json = 1;
-		else if (d[0] == '{' && fv->len[1] < 64 && !fv->fin[1])
+		st->srv_json = (uint8_t)jsonrpc_reply(d, fv->len[1]);
+		if (!st->srv_json && d[0] == '{' && fv->len[1] < 64 && !fv->fin[1])
 			return; /* the reply may still be arriving */
 		st->srv_done = 1;
 		return;
@@ -271,10 +284,18 @@ static int tls_verdicts(tls_state *st, const mt_flow_view *fv, const mt_pkt_view
 		keep_name(st, name, coin, "sni");
 	if (st->srv_json) {
 		const char *host = name ? name : (st->pool_name[0] ? st->pool_name : fv->dns_name);
-		snprintf(txt, sizeof txt, "TLS ClientHello%s%.100s answered in plain JSON-RPC (a stratum pool without TLS)",
-			 name ? " SNI " : "", name ? name : "");
-		return verdict(st, ev, "tls-stratum-attempt", st->pool_name[0] || hit ? 0.95 : 0.9, host,
-			       st->pool_coin, txt);
+		const char *dcoin = NULL, *port = mt_sigs_port(fv->sigs, fv->srv_port);
+		int pool = st->pool_name[0] || hit ||
+			   (fv->dns_name && mt_sigs_pool_domain(fv->sigs, fv->dns_name, strlen(fv->dns_name), &dcoin));
+		double conf = pool ? 0.95 : st->srv_json == 2 ? 0.9 : port ? 0.8 : 0;
+		if (conf > 0) {
+			snprintf(txt, sizeof txt, "TLS ClientHello%s%.100s answered in plain %s (a pool without TLS)%s",
+				 name ? " SNI " : "", name ? name : "",
+				 st->srv_json == 2 ? "stratum JSON-RPC error" : "JSON-RPC", pool ? ", pool name listed" : "");
+			return verdict(st, ev, "tls-stratum-attempt", conf, host,
+				       st->pool_coin[0] ? st->pool_coin : dcoin, txt);
+		}
+		st->srv_json = 0; /* JSON-RPC 2.0 from a service with nothing of a pool about it */
 	}
 	if (name && mt_sigs_webminer_host(fv->sigs, name, strlen(name), &coin)) {
 		st->webhost = 1;
