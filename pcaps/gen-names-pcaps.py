@@ -4,7 +4,8 @@ cache into pcaps/ (names-*.pcap). Python 3 stdlib only; reuses the TCP writer of
 
   names-dns-pool.pcap     DNS answer (CNAME chain, A + AAAA) for a pool name, then a stratum flow and
                           an opaque flow to the answered address: both carry pool_host; a second name
-                          whose TTL ran out before its flow: silent
+                          whose TTL ran out before its flow: silent; an answer over TCP/53 and a
+                          flow to its address (pool_host rvn.2miners.com)
   names-dns-benign.pcap   DNS for non-pool names, then TLS and opaque flows to them: silent
   names-tls-sni.pcap      TLS 1.3 ClientHello with a pool SNI (found); a browser (ALPN h2) on the
                           pool's web site (silent)
@@ -32,6 +33,7 @@ RESOLVER = bytes([192, 0, 2, 53])
 POOL = bytes([203, 0, 113, 50])
 POOL_STALE = bytes([203, 0, 113, 51])
 POOL2 = bytes([203, 0, 113, 60])
+POOL_TCPDNS = bytes([203, 0, 113, 70])
 BENIGN = bytes([198, 51, 100, 80])
 
 
@@ -109,7 +111,18 @@ def dns_pool():
     opaque_flow(o, T0 + 3000000, 'dnspool')
     late = conn(CLI, POOL_STALE, 50102, 10443)   # 120 s after a 30 s TTL: the name is gone
     opaque_flow(late, T0 + 121000000, 'stale')
-    G.write('names-dns-pool.pcap', [u, s, o, late])
+    # DNS over TCP (RFC 7766 framing): rvn.2miners.com -> 203.0.113.70, then a flow there
+    td = conn(CLI, RESOLVER, 50103, 53)
+    td.open(T0 + 130000000)
+    q = struct.pack('!HHHHHH', 0x3c3d, 0x0100, 1, 0, 0, 0) + qname('rvn.2miners.com') + struct.pack('!HH', 1, 1)
+    r = struct.pack('!HHHHHH', 0x3c3d, 0x8180, 1, 1, 0, 0) + qname('rvn.2miners.com') + struct.pack('!HH', 1, 1) + \
+        b'\xc0\x0c' + struct.pack('!HHIH', 1, 1, 600, 4) + POOL_TCPDNS
+    td.data(T0 + 130060000, 0, struct.pack('!H', len(q)) + q)
+    td.data(T0 + 130080000, 1, struct.pack('!H', len(r)) + r)
+    td.close(T0 + 130100000)
+    t2 = conn(CLI, POOL_TCPDNS, 50104, 6060)
+    opaque_flow(t2, T0 + 131000000, 'tcpdns')
+    G.write('names-dns-pool.pcap', [u, s, o, late, td, t2])
 
 
 def dns_benign():

@@ -538,9 +538,17 @@ static void dns_name_of(mt_engine *e, const mt_flow *f, fstate *fs)
 	mem_add(e, fs, (int64_t)(l + 1));
 }
 
-/* A DNS response (from UDP port 53) goes into the cache before its flow is looked at. */
+/*
+ * A DNS response goes into the cache before its flow is looked at: every UDP
+ * datagram from port 53, and over TCP (RFC 7766: a 2-byte length, then the
+ * message) a segment from port 53 that holds one whole message, which is how
+ * answers travel; a message split over segments is not read.
+ */
 static void dns_feed(mt_engine *e, const mt_pkt *p)
 {
+	const uint8_t *m = p->payload;
+	uint32_t n = p->payload_len;
+
 	if (!e->dns) {
 		if (!e->cfg.dns_cache_entries)
 			return;
@@ -551,7 +559,17 @@ static void dns_feed(mt_engine *e, const mt_pkt *p)
 			return;
 		}
 	}
-	mt_dnscache_feed(e->dns, p->payload, p->payload_len, e->now_us);
+	if (p->l4proto == 6) {
+		uint32_t l;
+		if (n < 2)
+			return;
+		l = (uint32_t)m[0] << 8 | m[1];
+		if (l == 0 || l > n - 2)
+			return;
+		m += 2;
+		n = l;
+	}
+	mt_dnscache_feed(e->dns, m, n, e->now_us);
 }
 
 /* Stream and detectors for one decoded packet of flow f. */
@@ -628,7 +646,7 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 	e->st.last_ts_us = e->now_us;
 	if (mt_decode_frame(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst) != MT_DECODE_L4)
 		return;
-	if (p.l4proto == 17 && p.sport == 53 && p.payload_len)
+	if (p.sport == 53 && p.payload_len)
 		dns_feed(e, &p);
 	f = mt_flowtab_packet(e->ft, &p, &dir, &created);
 	if (unlikely(!f))
