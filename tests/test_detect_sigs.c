@@ -152,6 +152,25 @@ START_TEST(test_shipped_loads)
 	ck_assert_ptr_nonnull(dom(s, "coinhive.com", NULL));
 	ck_assert_ptr_null(dom(s, "example.com", NULL));
 	ck_assert_ptr_null(dom(s, "google.com", NULL));
+	{
+		/* A stratum host of the big public pools of each coin mined today is covered. */
+		static const char *const hosts[] = {
+			"btc.foundryusapool.com", "btc.viabtc.io", "sha256.poolbinance.com", "btc.ss.poolin.com",
+			"btc.global.luxor.tech", "solo.ckpool.org", "bch.viabtc.io", "bsv.viabtc.io",
+			"ltc.f2pool.com", "litecoinpool.org", "stratum.trustpool.cc", "xmr-eu1.nanopool.org",
+			"gulf.moneroocean.stream", "pool.hashvault.pro", "mine.c3pool.com", "xmr.kryptex.network",
+			"etc.2miners.com", "etc.k1pool.com", "zec.2miners.com", "rvn.woolypooly.com",
+			"kas.herominers.com", "erg.herominers.com", "dash.mining-dutch.nl", "ckb.f2pool.com",
+			"alph.herominers.com", "rx.unmineable.com", "randomxmonero.auto.nicehash.com",
+			"us1.ethermine.org", "eth.flexpool.io", "eu.emcd.io", "prohashing.com", "mine.zpool.ca",
+			"eu.zergpool.com",
+		};
+		for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++)
+			ck_assert_msg(dom(s, hosts[i], NULL) != NULL, "%s is not on the shipped pool list", hosts[i]);
+		ck_assert_ptr_nonnull(mt_sigs_webminer_host(s, "ws014.coinhive.com", 18, NULL));
+		ck_assert_ptr_nonnull(mt_sigs_webminer_host(s, "www.coinimp.com", 15, NULL));
+		ck_assert_ptr_nonnull(mt_sigs_webminer_host(s, "monerominer.rocks", 17, NULL));
+	}
 
 	ck_assert_str_eq(mt_sigs_agent(s, "XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/12.2.0", 52), "xmrig");
 	ck_assert_str_eq(mt_sigs_agent(s, "cgminer/4.10.0", 14), "cgminer");
