@@ -1,4 +1,4 @@
-/* test_detect_tls.c - TLS ClientHello / ServerHello / Certificate and X.509 name parsing: values, hostile inputs, truncation at every length. */
+/* test_detect_tls.c - detect/tlsparse.c (ClientHello, ServerHello, Certificate, X.509 names: values, hostile inputs, truncation at every length) and the names detector of detect/tls.c. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -229,7 +229,7 @@ START_TEST(test_x509_names)
 	struct names c;
 
 	memset(&c, 0, sizeof c);
-	ck_assert_int_eq(mt_x509_names(cert_der, sizeof cert_der, collect, &c), 3);
+	ck_assert_int_eq(mt_tls_x509_names(cert_der, sizeof cert_der, collect, &c), 3);
 	ck_assert_int_eq(c.n, 3);
 	ck_assert_int_eq(c.san, 2);
 	ck_assert_str_eq(c.v[0], "proxy.internal");
@@ -314,7 +314,7 @@ START_TEST(test_truncation_every_length)
 		uint8_t *cp = malloc(l ? l : 1);
 		memcpy(cp, cert_der, l);
 		memset(&c, 0, sizeof c);
-		ck_assert_int_eq(mt_x509_names(cp, l, collect, &c), -1);
+		ck_assert_int_eq(mt_tls_x509_names(cp, l, collect, &c), -1);
 		free(cp);
 	}
 	for (size_t l = 0; l < sizeof server12_rec; l++) {
@@ -362,16 +362,16 @@ START_TEST(test_x509_hostile)
 	struct names c;
 
 	memset(&c, 0, sizeof c);
-	ck_assert_int_eq(mt_x509_names(indefinite, sizeof indefinite, collect, &c), -1);
-	ck_assert_int_eq(mt_x509_names(toolong, sizeof toolong, collect, &c), -1);
-	ck_assert_int_eq(mt_x509_names(past, sizeof past, collect, &c), -1);
+	ck_assert_int_eq(mt_tls_x509_names(indefinite, sizeof indefinite, collect, &c), -1);
+	ck_assert_int_eq(mt_tls_x509_names(toolong, sizeof toolong, collect, &c), -1);
+	ck_assert_int_eq(mt_tls_x509_names(past, sizeof past, collect, &c), -1);
 	ck_assert_int_eq(c.n, 0);
 	/* every byte of a valid certificate flipped in turn: no crash, bounded output */
 	for (size_t i = 0; i < sizeof cert_der; i++) {
 		memcpy(cp, cert_der, sizeof cert_der);
 		cp[i] ^= 0xff;
 		memset(&c, 0, sizeof c);
-		ck_assert_int_le(mt_x509_names(cp, sizeof cert_der, collect, &c), 8);
+		ck_assert_int_le(mt_tls_x509_names(cp, sizeof cert_der, collect, &c), 8);
 	}
 	free(cp);
 }

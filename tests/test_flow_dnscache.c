@@ -115,7 +115,7 @@ START_TEST(test_parse_cname_chain)
 
 	sample(&m);
 	memset(&g, 0, sizeof g);
-	ck_assert_int_eq(mt_dns_parse_response(m.b, m.n, on_ans, &g), 2);
+	ck_assert_int_eq(mt_dnscache_parse(m.b, m.n, on_ans, &g), 2);
 	ck_assert_int_eq(g.n, 2);
 	/* both addresses belong to the name the client asked for, lower-cased */
 	ck_assert_str_eq(g.name[0], "pool.example.com");
@@ -135,36 +135,36 @@ START_TEST(test_parse_refuses)
 	/* a query (QR clear) */
 	sample(&m);
 	m.b[2] &= 0x7f;
-	ck_assert_int_eq(mt_dns_parse_response(m.b, m.n, on_ans, &g), -1);
+	ck_assert_int_eq(mt_dnscache_parse(m.b, m.n, on_ans, &g), -1);
 	/* NXDOMAIN: nothing */
 	sample(&m);
 	m.b[3] = (uint8_t)((m.b[3] & 0xf0) | 3);
-	ck_assert_int_eq(mt_dns_parse_response(m.b, m.n, on_ans, &g), 0);
+	ck_assert_int_eq(mt_dnscache_parse(m.b, m.n, on_ans, &g), 0);
 	/* a pointer to itself: a loop */
 	header(&m, 1, "a.example");
 	u16(&m, 0xc000 | (unsigned)m.n);
 	rr_hdr(&m, 1, 60, 4);
 	put(&m, "\1\2\3\4", 4);
-	ck_assert_int_eq(mt_dns_parse_response(m.b, m.n, on_ans, &g), -1);
+	ck_assert_int_eq(mt_dnscache_parse(m.b, m.n, on_ans, &g), -1);
 	/* a forward pointer */
 	header(&m, 1, "a.example");
 	u16(&m, 0xc000 | (unsigned)(m.n + 4));
 	rr_hdr(&m, 1, 60, 4);
 	put(&m, "\1\2\3\4", 4);
-	ck_assert_int_eq(mt_dns_parse_response(m.b, m.n, on_ans, &g), -1);
+	ck_assert_int_eq(mt_dnscache_parse(m.b, m.n, on_ans, &g), -1);
 	/* two names pointing at each other (each backwards from where the other is read) */
 	m.n = 0;
 	u16(&m, 1); u16(&m, 0x8180); u16(&m, 1); u16(&m, 0); u16(&m, 0); u16(&m, 0);
 	u16(&m, 0xc00e); /* offset 12 -> 14 */
 	u16(&m, 0xc00c); /* offset 14 -> 12 */
 	u16(&m, 1); u16(&m, 1);
-	ck_assert_int_eq(mt_dns_parse_response(m.b, m.n, on_ans, &g), -1);
+	ck_assert_int_eq(mt_dnscache_parse(m.b, m.n, on_ans, &g), -1);
 	/* a wrong-size A record is skipped, not read */
 	header(&m, 1, "b.example");
 	put(&m, "\xc0\x0c", 2);
 	rr_hdr(&m, 1, 60, 3);
 	put(&m, "\1\2\3", 3);
-	ck_assert_int_eq(mt_dns_parse_response(m.b, m.n, on_ans, &g), 0);
+	ck_assert_int_eq(mt_dnscache_parse(m.b, m.n, on_ans, &g), 0);
 	ck_assert_int_eq(g.n, 0);
 }
 END_TEST
@@ -180,7 +180,7 @@ START_TEST(test_parse_truncated_every_length)
 		int r;
 		memcpy(cp, m.b, l);
 		memset(&g, 0, sizeof g);
-		r = mt_dns_parse_response(cp, l, on_ans, &g);
+		r = mt_dnscache_parse(cp, l, on_ans, &g);
 		ck_assert_int_lt(r, 2); /* never both answers from a cut message */
 		ck_assert_int_le(g.n, 1);
 		free(cp);

@@ -235,7 +235,7 @@ static int san_names(mt_rd *v, void (*cb)(void *, const char *, size_t, int), vo
 	return found;
 }
 
-int mt_x509_names(const uint8_t *der, size_t len,
+int mt_tls_x509_names(const uint8_t *der, size_t len,
 		  void (*cb)(void *ctx, const char *name, size_t n, int san), void *ctx)
 {
 	mt_rd r, cert, tbs, v, subject;
@@ -348,7 +348,7 @@ int mt_tls_server_parse(const uint8_t *hs, size_t len, mt_tls_server *out)
 				mt_rd_be24(&c);
 				l = mt_rd_be24(&c);
 				if (mt_rd_left(&c) >= l) {
-					if (mt_x509_names(c.p + c.off, l, server_name_cb, out) < 0)
+					if (mt_tls_x509_names(c.p + c.off, l, server_name_cb, out) < 0)
 						return -1;
 					out->has_cert = 1;
 					return 1;
@@ -367,7 +367,7 @@ int mt_tls_server_parse(const uint8_t *hs, size_t len, mt_tls_server *out)
 			mt_rd leaf = mt_rd_sub(&list, mt_rd_be24(&list));
 			if (leaf.err)
 				return -1;
-			if (mt_x509_names(leaf.p, leaf.len, server_name_cb, out) < 0)
+			if (mt_tls_x509_names(leaf.p, leaf.len, server_name_cb, out) < 0)
 				return -1;
 			out->has_cert = 1;
 			return 1;

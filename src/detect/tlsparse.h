@@ -54,7 +54,7 @@ int mt_tls_server_parse(const uint8_t *hs, size_t len, mt_tls_server *out);
  * certificate (not NUL-terminated). Returns the number of names, or -1 if
  * the DER is malformed.
  */
-int mt_x509_names(const uint8_t *der, size_t len,
+int mt_tls_x509_names(const uint8_t *der, size_t len,
 		  void (*cb)(void *ctx, const char *name, size_t n, int san), void *ctx);
 
 #endif

@@ -75,7 +75,7 @@ struct cname {
 	char target[MT_DNS_NAME_MAX + 1];
 };
 
-int mt_dns_parse_response(const uint8_t *msg, size_t len, mt_dns_answer_fn fn, void *ctx)
+int mt_dnscache_parse(const uint8_t *msg, size_t len, mt_dnscache_answer_fn fn, void *ctx)
 {
 	static _Thread_local struct cname cn[MT_DNS_MAX_CNAMES];
 	char qname[MT_DNS_NAME_MAX + 1], owner[MT_DNS_NAME_MAX + 1];
@@ -249,7 +249,7 @@ int mt_dnscache_feed(mt_dnscache *c, const uint8_t *msg, size_t len, uint64_t no
 
 	c->st.responses++;
 	c->now_us = now_us;
-	n = mt_dns_parse_response(msg, len, on_answer, c);
+	n = mt_dnscache_parse(msg, len, on_answer, c);
 	if (n < 0)
 		c->st.malformed++;
 	return n;

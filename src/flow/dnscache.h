@@ -15,7 +15,7 @@
 #define MT_DNS_MAX_CNAMES 16u             /* CNAME records remembered per message */
 
 /* One address an answer gave, attributed to the name the client asked for (the head of its CNAME chain). */
-typedef void (*mt_dns_answer_fn)(void *ctx, const char *name, int ipver, const uint8_t *addr,
+typedef void (*mt_dnscache_answer_fn)(void *ctx, const char *name, int ipver, const uint8_t *addr,
 				 uint32_t ttl);
 
 /*
@@ -25,7 +25,7 @@ typedef void (*mt_dns_answer_fn)(void *ctx, const char *name, int ipver, const u
  * the error are reported). Names are lower-cased text; compression pointers
  * must point backwards and at most MT_DNS_MAX_POINTERS are followed.
  */
-int mt_dns_parse_response(const uint8_t *msg, size_t len, mt_dns_answer_fn fn, void *ctx);
+int mt_dnscache_parse(const uint8_t *msg, size_t len, mt_dnscache_answer_fn fn, void *ctx);
 
 typedef struct mt_dnscache_stats {
 	uint64_t responses;   /* DNS responses fed */

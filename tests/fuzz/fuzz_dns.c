@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	s.n = 0;
-	n = mt_dns_parse_response(copy, size, on_answer, &s);
+	n = mt_dnscache_parse(copy, size, on_answer, &s);
 	MT_FUZZ_CHECK(n >= -1 && n <= (int)MT_DNS_MAX_RECORDS);
 	MT_FUZZ_CHECK(n < 0 || n == s.n);
 	if (!g_cache)

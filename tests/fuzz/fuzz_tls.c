@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data + 1, len);
 	if (mode == 2) {
 		size_t total = 0;
-		n = mt_x509_names(copy, len, on_name, &total);
+		n = mt_tls_x509_names(copy, len, on_name, &total);
 		MT_FUZZ_CHECK(n == -1 || (size_t)n == total);
 		free(copy);
 		return 0;
