@@ -436,7 +436,7 @@ START_TEST(test_det_sni_pool)
 	hello_without_alpn(hello);
 	ck_assert_int_eq(h_feed(h, 0, hello, sizeof hello), MT_UNDECIDED);
 	ck_assert_int_eq(h_feed(h, 1, server13_rec, sizeof server13_rec), MT_DETECTED);
-	ck_assert_str_eq(h->ev.protocol, "stratum-tls");
+	ck_assert_str_eq(h->ev.protocol, "tls-pool");
 	ck_assert_str_eq(h->ev.pool_host, "pool.supportxmr.com");
 	ck_assert_str_eq(h->ev.coin, "XMR");
 	ck_assert(h->ev.confidence == 0.75);
@@ -468,7 +468,7 @@ START_TEST(test_det_cert_pool)
 
 	ck_assert_int_eq(h_feed(h, 0, hello12, sizeof hello12), MT_UNDECIDED);
 	ck_assert_int_eq(h_feed(h, 1, server12_rec, sizeof server12_rec), MT_DETECTED);
-	ck_assert_str_eq(h->ev.protocol, "stratum-tls");
+	ck_assert_str_eq(h->ev.protocol, "tls-pool");
 	ck_assert_str_eq(h->ev.pool_host, "stratum.f2pool.com");
 	ck_assert(h->ev.confidence == 0.8);
 	h_del(h);

@@ -21,7 +21,7 @@
  *   webminer            0.9  WebSocket upgrade in clear to a browser-miner host;
  *                       0.85 TLS to a browser-miner host that carries many small
  *                            upstream records (the socket, not the script fetch)
- *   stratum-tls         0.8  TLS 1.2 whose certificate names a pool; 0.75 TLS whose
+ *   tls-pool            0.8  TLS 1.2 whose certificate names a pool; 0.75 TLS whose
  *                            SNI is a pool's (clients offering HTTP in ALPN are
  *                            browsers on the pool's web site: not reported)
  *   pool-address        0.5  no protocol recognised, but the server address was
@@ -331,7 +331,7 @@ static int tls_verdicts(tls_state *st, const mt_flow_view *fv, const mt_pkt_view
 		int cert = strcmp(st->via, "cert") == 0;
 		snprintf(txt, sizeof txt, "TLS %s %.100s on the pool list%s", cert ? "certificate name" : "SNI",
 			 st->pool_name, st->srv_tls13 ? " (TLS 1.3)" : "");
-		return verdict(st, ev, "stratum-tls", cert ? 0.8 : 0.75, st->pool_name, st->pool_coin, txt);
+		return verdict(st, ev, "tls-pool", cert ? 0.8 : 0.75, st->pool_name, st->pool_coin, txt);
 	}
 	return MT_UNDECIDED; /* maybe the address names a pool (below) */
 }
