@@ -645,6 +645,15 @@ void mt_engine_flush(mt_engine *e)
 	mt_flowtab_flush(e->ft);
 }
 
+void mt_engine_restart(mt_engine *e)
+{
+	mt_flowtab_flush(e->ft);
+	/* The next input's packet time starts afresh, and so does what was learnt about nodes. */
+	e->now_us = 0;
+	if (e->nodes)
+		memset(e->nodes, 0, NODE_SLOTS * sizeof(*e->nodes));
+}
+
 const mt_engine_stats *mt_engine_stats_get(const mt_engine *e)
 {
 	return &e->st;

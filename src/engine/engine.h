@@ -69,6 +69,13 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 /* Ends every flow (end of input): final detector calls, final records. */
 void mt_engine_flush(mt_engine *e);
 
+/*
+ * Ends every flow as mt_engine_flush does, then forgets packet time and the
+ * nodes learnt, so the next input is read as by a new engine (statistics go
+ * on). Used when workers read several files in parallel, each on its own.
+ */
+void mt_engine_restart(mt_engine *e);
+
 const mt_engine_stats *mt_engine_stats_get(const mt_engine *e);
 const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e);
 const mt_flow_stats *mt_engine_flow_stats(const mt_engine *e);
