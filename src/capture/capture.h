@@ -79,13 +79,15 @@ typedef struct mt_live_stats {
 } mt_live_stats;
 
 /*
- * Opens one socket per interface for a worker. fanout_id >= 0 joins each
- * socket to fanout group fanout_id + interface index (PACKET_FANOUT_HASH,
- * see live.c). Every socket starts with a filter that passes nothing, so no
- * packet reaches a ring before mt_live_start; bpf (tcpdump syntax, may be
- * NULL) is compiled here. Returns NULL with a reason in err.
+ * Opens one socket per interface for a worker. fanout NULL: no fanout group.
+ * Else fanout[i] is interface i's group (PACKET_FANOUT_HASH, see live.c): -1
+ * makes a new group with an id no one else uses and writes that id into
+ * fanout[i], so the next workers join it. Every socket starts with a filter
+ * that passes nothing, so no packet reaches a ring before mt_live_start; bpf
+ * (tcpdump syntax, may be NULL) is compiled here. Returns NULL with a reason
+ * in err.
  */
-mt_live *mt_live_open(const char *const *ifaces, int nifaces, int fanout_id, const char *bpf,
+mt_live *mt_live_open(const char *const *ifaces, int nifaces, int *fanout, const char *bpf,
 		      const mt_live_cfg *cfg, char *err, size_t errlen);
 
 /*

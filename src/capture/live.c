@@ -117,7 +117,7 @@ static int compile_filter(const char *bpf, int linktype, struct sock_fprog *out,
 	return 0;
 }
 
-static int sock_open(mt_live *l, live_sock *s, const char *ifname, int fanout_id, char *err, size_t errlen)
+static int sock_open(mt_live *l, live_sock *s, const char *ifname, int *fanout_id, char *err, size_t errlen)
 {
 	static struct sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
 	struct sock_fprog none = {1, drop_all};
@@ -208,14 +208,29 @@ static int sock_open(mt_live *l, live_sock *s, const char *ifname, int fanout_id
 			return -e;
 		}
 	}
-	if (fanout_id >= 0) {
-		int arg = (fanout_id & 0xffff) | (PACKET_FANOUT_HASH << 16);
+	if (fanout_id) {
+		/*
+		 * The first member asks the kernel for an id no other group uses
+		 * (PACKET_FANOUT_FLAG_UNIQUEID, Linux 4.20): a fixed id could join
+		 * another process's group and split the traffic with it.
+		 */
+		int fresh = *fanout_id < 0;
+		int arg = (fresh ? PACKET_FANOUT_FLAG_UNIQUEID << 16 : (*fanout_id & 0xffff)) |
+			  (PACKET_FANOUT_HASH << 16);
+		socklen_t al = sizeof(arg);
 
 		if (setsockopt(s->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0) {
 			e = errno;
-			snprintf(err, errlen, "%s: PACKET_FANOUT group %d: %s", ifname, fanout_id & 0xffff,
-				 strerror(e));
+			snprintf(err, errlen, "%s: PACKET_FANOUT: %s", ifname, strerror(e));
 			return -e;
+		}
+		if (fresh) {
+			if (getsockopt(s->fd, SOL_PACKET, PACKET_FANOUT, &arg, &al) < 0) {
+				e = errno;
+				snprintf(err, errlen, "%s: PACKET_FANOUT id: %s", ifname, strerror(e));
+				return -e;
+			}
+			*fanout_id = arg & 0xffff;
 		}
 	}
 	return 0;
@@ -231,7 +246,7 @@ static void sock_close(live_sock *s)
 	s->fd = -1;
 }
 
-mt_live *mt_live_open(const char *const *ifaces, int nifaces, int fanout_id, const char *bpf,
+mt_live *mt_live_open(const char *const *ifaces, int nifaces, int *fanout, const char *bpf,
 		      const mt_live_cfg *cfg, char *err, size_t errlen)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -258,7 +273,7 @@ mt_live *mt_live_open(const char *const *ifaces, int nifaces, int fanout_id, con
 	for (i = 0; i < nifaces; i++) {
 		l->s[i].fd = -1;
 		l->n = i + 1;
-		if (sock_open(l, &l->s[i], ifaces[i], fanout_id < 0 ? -1 : fanout_id + i, err, errlen) < 0)
+		if (sock_open(l, &l->s[i], ifaces[i], fanout ? &fanout[i] : NULL, err, errlen) < 0)
 			goto fail;
 		if (i > 0 && l->s[i].linktype != l->s[0].linktype) {
 			snprintf(err, errlen, "%s and %s have different link types", ifaces[0], ifaces[i]);

@@ -74,7 +74,7 @@ struct run {
 	atomic_int next_file;
 	mt_sink *sink;              /* what the engines write to */
 	uint64_t reloads;
-	double t0;
+	uint64_t t0_ns;
 };
 
 static uint64_t mono_ns(void)
@@ -200,8 +200,10 @@ static void run_live(worker *w)
 	while (!g_stop && w->budget > 0) {
 		n = mt_live_dispatch(w->live, LIVE_POLL_MS, frame_live, w, &w->budget, err, sizeof(err));
 		if (n < 0) {
-			mt_err("worker %d: %s", w->id, err);
+			/* The interface went away: everything stops (exit 1), so a supervisor restarts the probe. */
+			mt_err("worker %d: %s; stopping", w->id, err);
 			w->failed = 1;
+			g_stop = 1;
 			return;
 		}
 		worker_poll(w);
@@ -243,7 +245,7 @@ static void collect(run *r, mt_stats *out)
 		mt_sink_locked_counts(r->sink, &out->sink_written, &out->sink_errors);
 	else
 		out->sink_written = out->hits; /* one worker: the engine's own count (no shared wrapper) */
-	out->uptime_s = (double)(mono_ns() / 1000000) / 1000.0 - r->t0;
+	out->uptime_s = (double)((mono_ns() - r->t0_ns) / 1000000u) / 1000.0;
 	out->reloads = r->reloads;
 }
 
@@ -305,7 +307,7 @@ static int workers_setup(run *r, char *err, size_t errlen)
 {
 	const mt_run_opts *o = r->o;
 	mt_engine_cfg ecfg = o->cfg->eng;
-	int fanout = -1, i;
+	int fanout[MT_LIVE_MAX_IFACES], i;
 
 	/* The flow table's limits are for the whole probe: each worker gets its share. */
 	if (r->n > 1) {
@@ -313,9 +315,9 @@ static int workers_setup(run *r, char *err, size_t errlen)
 		ecfg.flow.memcap = ecfg.flow.memcap / (uint64_t)r->n < (1u << 20) ? (1u << 20)
 										  : ecfg.flow.memcap / (uint64_t)r->n;
 	}
-	/* A group id unique to this process (groups are per network namespace, ids are 16-bit). */
-	if (o->nifaces && r->n > 1)
-		fanout = (int)(((unsigned)getpid() * 16u) & 0xfff0u);
+	/* One fanout group per interface; the first worker makes them, the others join. */
+	for (i = 0; i < MT_LIVE_MAX_IFACES; i++)
+		fanout[i] = -1;
 	for (i = 0; i < r->n; i++) {
 		worker *w = &r->w[i];
 
@@ -330,7 +332,8 @@ static int workers_setup(run *r, char *err, size_t errlen)
 		mt_engine_add_sink(w->eng, r->sink);
 		mt_engine_set_sigs(w->eng, *o->sigs);
 		if (o->nifaces) {
-			w->live = mt_live_open(o->ifaces, o->nifaces, fanout, o->cfg->filter, &o->live, err, errlen);
+			w->live = mt_live_open(o->ifaces, o->nifaces, r->n > 1 ? fanout : NULL, o->cfg->filter,
+					       &o->live, err, errlen);
 			if (!w->live)
 				return -EIO;
 		}
@@ -355,7 +358,7 @@ int mt_run(const mt_run_opts *o, mt_stats *totals)
 	r.n = o->workers < 1 ? 1 : o->workers > MT_RUN_MAX_WORKERS ? MT_RUN_MAX_WORKERS : o->workers;
 	if (!o->nifaces && r.n > o->nfiles)
 		r.n = o->nfiles > 0 ? o->nfiles : 1; /* offline, one worker per file at most */
-	r.t0 = (double)(mono_ns() / 1000000) / 1000.0;
+	r.t0_ns = mono_ns();
 	atomic_init(&r.sigs_cur, *o->sigs);
 	r.w = calloc((size_t)r.n, sizeof(*r.w));
 	/* Several workers share the output through one lock per record. */
