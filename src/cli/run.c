@@ -247,6 +247,8 @@ static void collect(run *r, mt_stats *out)
 		out->sink_written = out->hits; /* one worker: the engine's own count (no shared wrapper) */
 	out->uptime_s = (double)((mono_ns() - r->t0_ns) / 1000000u) / 1000.0;
 	out->reloads = r->reloads;
+	if (r->o->sink_stats)
+		r->o->sink_stats(r->o->ctx, out);
 }
 
 static void report(run *r, const char *why)

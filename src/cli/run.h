@@ -28,6 +28,9 @@ typedef struct mt_run_opts {
 	/* After the sockets are open and the engines made, before the first packet
 	 * (dropping root). Nonzero stops the run with exit status 2. May be NULL. */
 	int (*ready)(void *ctx);
+	/* Fills the sink figures of a report (sink_queue, sink_spool, e.g. from the Redis
+	 * sink's counters); called from the main thread. May be NULL. */
+	void (*sink_stats)(void *ctx, mt_stats *s);
 	/* Each statistics report as one JSON object (e.g. for Redis mt:probe:ID). May be NULL. */
 	void (*on_stats)(void *ctx, const char *json, size_t len);
 	void *ctx;
