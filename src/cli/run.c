@@ -30,17 +30,19 @@
 /*
  * Signal handlers only set these; the main thread and the workers look at
  * them (workers between ring blocks, or every POLL_EVERY packets offline).
+ * Lock-free atomics: safe in a handler (C11 7.14.1.1) and between threads
+ * (a worker whose interface fails sets g_stop too).
  */
-static volatile sig_atomic_t g_stop, g_reload, g_usr1;
+static atomic_int g_stop, g_reload, g_usr1;
 
 void mt_run_signal(int sig)
 {
 	if (sig == SIGHUP)
-		g_reload = 1;
+		atomic_store(&g_reload, 1);
 	else if (sig == SIGUSR1)
-		g_usr1 = 1;
+		atomic_store(&g_usr1, 1);
 	else
-		g_stop = 1;
+		atomic_store(&g_stop, 1);
 }
 
 typedef struct run run;
@@ -126,7 +128,7 @@ static void worker_poll(worker *w)
 		w->sigs_gen = gen;
 		atomic_store_explicit(&w->acked_gen, gen, memory_order_release);
 	}
-	if (g_stop && w->cap)
+	if (atomic_load_explicit(&g_stop, memory_order_relaxed) && w->cap)
 		mt_capture_stop(w->cap);
 	if (mono_ns() >= w->next_snap_ns)
 		snapshot(w);
@@ -161,7 +163,7 @@ static void run_files(worker *w)
 	char err[512];
 	int i;
 
-	while (!g_stop && *budget > 0 && (i = atomic_fetch_add(&w->r->next_file, 1)) < o->nfiles) {
+	while (!atomic_load(&g_stop) && *budget > 0 && (i = atomic_fetch_add(&w->r->next_file, 1)) < o->nfiles) {
 		const char *name = strcmp(o->files[i], "-") ? o->files[i] : "(stdin)";
 		int end;
 
@@ -197,18 +199,18 @@ static void run_live(worker *w)
 	char err[512];
 	int n;
 
-	while (!g_stop && w->budget > 0) {
+	while (!atomic_load_explicit(&g_stop, memory_order_relaxed) && w->budget > 0) {
 		n = mt_live_dispatch(w->live, LIVE_POLL_MS, frame_live, w, &w->budget, err, sizeof(err));
 		if (n < 0) {
 			/* The interface went away: everything stops (exit 1), so a supervisor restarts the probe. */
 			mt_err("worker %d: %s; stopping", w->id, err);
 			w->failed = 1;
-			g_stop = 1;
+			atomic_store(&g_stop, 1);
 			return;
 		}
 		worker_poll(w);
 	}
-	if (g_stop) {
+	if (atomic_load(&g_stop)) {
 		/* What the kernel already took is not lost: the block it is filling is handed over within one block timeout. */
 		sleep_ms(o->live.block_timeout_ms + 5);
 		mt_live_dispatch(w->live, 0, frame_live, w, &w->budget, err, sizeof(err));
@@ -388,7 +390,7 @@ int mt_run(const mt_run_opts *o, mt_stats *totals)
 		w->next_snap_ns = 0;
 		if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
 			mt_err("cannot start worker %d", i);
-			g_stop = 1;
+			atomic_store(&g_stop, 1);
 			rc = 2;
 			break;
 		}
@@ -398,14 +400,10 @@ int mt_run(const mt_run_opts *o, mt_stats *totals)
 	next_stats = mono_ns() + interval_ns;
 	do {
 		sleep_ms(MAIN_TICK_MS);
-		if (g_reload) {
-			g_reload = 0;
+		if (atomic_exchange(&g_reload, 0))
 			reload(&r);
-		}
-		if (g_usr1) {
-			g_usr1 = 0;
+		if (atomic_exchange(&g_usr1, 0))
 			report(&r, "SIGUSR1");
-		}
 		if (interval_ns && mono_ns() >= next_stats) {
 			report(&r, "interval");
 			next_stats += interval_ns;
