@@ -77,6 +77,8 @@ struct run {
 	const mt_sigs *_Atomic sigs_cur;
 	atomic_int next_file;
 	mt_sink *sink;              /* what the engines write to */
+	mt_dnscache *dns;           /* live, several workers: their common DNS answer cache */
+	pthread_mutex_t dns_mu;
 	uint64_t reloads;
 	uint64_t t0_ns;
 };
@@ -326,6 +328,18 @@ static int workers_setup(run *r, char *err, size_t errlen)
 		ecfg.flow.memcap = ecfg.flow.memcap / (uint64_t)r->n < (1u << 20) ? (1u << 20)
 										  : ecfg.flow.memcap / (uint64_t)r->n;
 	}
+	/*
+	 * Live workers share the DNS answer cache: the answer and the flow it names
+	 * usually hash to different workers. Offline, each file keeps its own (its
+	 * worker's), as a one-file run does.
+	 */
+	if (o->nifaces && r->n > 1 && ecfg.dns_cache_entries) {
+		r->dns = mt_dnscache_new(ecfg.dns_cache_entries);
+		if (!r->dns) {
+			snprintf(err, errlen, "cannot allocate the DNS cache");
+			return -ENOMEM;
+		}
+	}
 	/* One fanout group per interface; the first worker makes them, the others join. */
 	for (i = 0; i < MT_LIVE_MAX_IFACES; i++)
 		fanout[i] = -1;
@@ -341,6 +355,8 @@ static int workers_setup(run *r, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 		mt_engine_add_sink(w->eng, r->sink);
+		if (r->dns)
+			mt_engine_share_dns(w->eng, r->dns, &r->dns_mu);
 		mt_engine_set_sigs(w->eng, *o->sigs);
 		if (o->nifaces) {
 			w->live = mt_live_open(o->ifaces, o->nifaces, r->n > 1 ? fanout : NULL, o->cfg->filter,
@@ -381,6 +397,7 @@ int mt_run(const mt_run_opts *o, mt_stats *totals)
 	}
 	for (i = 0; i < r.n; i++)
 		pthread_mutex_init(&r.w[i].mu, NULL);
+	pthread_mutex_init(&r.dns_mu, NULL);
 	if (workers_setup(&r, err, sizeof(err)) < 0) {
 		mt_err("%s", err);
 		rc = 2;
@@ -441,6 +458,8 @@ out:
 		mt_engine_free(r.w[i].eng);
 		pthread_mutex_destroy(&r.w[i].mu);
 	}
+	mt_dnscache_free(r.dns);
+	pthread_mutex_destroy(&r.dns_mu);
 	if (r.sink != o->sink)
 		r.sink->close(r.sink); /* the wrapper only: the caller closes its sink */
 	free(r.w);

@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,8 @@ struct mt_engine {
 	const struct mt_sigs *sigs;
 	node_host *nodes; /* NODE_SLOTS, made at the first P2P identification */
 	mt_dnscache *dns; /* made at the first DNS response */
+	mt_dnscache *dns_shared;  /* or the workers' common cache (mt_engine_share_dns) */
+	pthread_mutex_t *dns_mu;
 };
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg)
@@ -523,9 +526,21 @@ static void on_flow_end(mt_flow *f, int reason, void *ctx)
 /* The name an earlier DNS answer gave for the flow's server, kept with the flow (the cache may drop it). */
 static void dns_name_of(mt_engine *e, const mt_flow *f, fstate *fs)
 {
-	const char *n = mt_dnscache_lookup(e->dns, f->key.ipver, mt_flow_srv_addr(f), e->now_us);
+	const char *n;
+	char buf[256];
 	size_t l;
 
+	if (e->dns_shared) {
+		/* Copied out under the lock: another worker may replace the entry right after. */
+		pthread_mutex_lock(e->dns_mu);
+		n = mt_dnscache_lookup(e->dns_shared, f->key.ipver, mt_flow_srv_addr(f), e->now_us);
+		if (n)
+			snprintf(buf, sizeof(buf), "%s", n);
+		pthread_mutex_unlock(e->dns_mu);
+		n = n ? buf : NULL;
+	} else {
+		n = mt_dnscache_lookup(e->dns, f->key.ipver, mt_flow_srv_addr(f), e->now_us);
+	}
 	if (!n)
 		return;
 	l = strlen(n);
@@ -549,7 +564,7 @@ static void dns_feed(mt_engine *e, const mt_pkt *p)
 	const uint8_t *m = p->payload;
 	uint32_t n = p->payload_len;
 
-	if (!e->dns) {
+	if (!e->dns && !e->dns_shared) {
 		if (!e->cfg.dns_cache_entries)
 			return;
 		e->dns = mt_dnscache_new(e->cfg.dns_cache_entries);
@@ -568,6 +583,13 @@ static void dns_feed(mt_engine *e, const mt_pkt *p)
 			return;
 		m += 2;
 		n = l;
+	}
+	if (e->dns_shared) {
+		/* One lock per DNS answer (not per packet): every worker learns every answer. */
+		pthread_mutex_lock(e->dns_mu);
+		mt_dnscache_feed(e->dns_shared, m, n, e->now_us);
+		pthread_mutex_unlock(e->dns_mu);
+		return;
 	}
 	mt_dnscache_feed(e->dns, m, n, e->now_us);
 }
@@ -710,9 +732,19 @@ void mt_engine_flush(mt_engine *e)
 	mt_flowtab_flush(e->ft);
 }
 
+void mt_engine_share_dns(mt_engine *e, mt_dnscache *c, pthread_mutex_t *mu)
+{
+	e->dns_shared = c;
+	e->dns_mu = mu;
+}
+
 void mt_engine_restart(mt_engine *e)
 {
 	mt_flowtab_flush(e->ft);
+	if (!e->dns_shared) {
+		mt_dnscache_free(e->dns); /* its times are the last input's */
+		e->dns = NULL;
+	}
 	/* The next input's packet time starts afresh, and so does what was learnt about nodes. */
 	e->now_us = 0;
 	if (e->nodes)

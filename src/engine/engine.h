@@ -2,6 +2,7 @@
 #ifndef MT_ENGINE_H
 #define MT_ENGINE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,13 @@ void mt_engine_flush(mt_engine *e);
  * on). Used when workers read several files in parallel, each on its own.
  */
 void mt_engine_restart(mt_engine *e);
+
+/*
+ * Live workers share one DNS answer cache (not owned; mu guards it), so an
+ * answer one worker sees names the flows of every worker. Taken once per DNS
+ * answer and once per flow's first payload, never per ordinary packet.
+ */
+void mt_engine_share_dns(mt_engine *e, mt_dnscache *c, pthread_mutex_t *mu);
 
 const mt_engine_stats *mt_engine_stats_get(const mt_engine *e);
 const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e);
