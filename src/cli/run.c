@@ -79,6 +79,8 @@ struct run {
 	mt_sink *sink;              /* what the engines write to */
 	mt_dnscache *dns;           /* live, several workers: their common DNS answer cache */
 	pthread_mutex_t dns_mu;
+	void *nodes;                /* and their common table of blockchain nodes seen */
+	pthread_mutex_t nodes_mu;
 	uint64_t reloads;
 	uint64_t t0_ns;
 };
@@ -340,6 +342,13 @@ static int workers_setup(run *r, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 	}
+	if (o->nifaces && r->n > 1) {
+		r->nodes = mt_engine_nodes_new();
+		if (!r->nodes) {
+			snprintf(err, errlen, "cannot allocate the node table");
+			return -ENOMEM;
+		}
+	}
 	/* One fanout group per interface; the first worker makes them, the others join. */
 	for (i = 0; i < MT_LIVE_MAX_IFACES; i++)
 		fanout[i] = -1;
@@ -357,6 +366,8 @@ static int workers_setup(run *r, char *err, size_t errlen)
 		mt_engine_add_sink(w->eng, r->sink);
 		if (r->dns)
 			mt_engine_share_dns(w->eng, r->dns, &r->dns_mu);
+		if (r->nodes)
+			mt_engine_share_nodes(w->eng, r->nodes, &r->nodes_mu);
 		mt_engine_set_sigs(w->eng, *o->sigs);
 		if (o->nifaces) {
 			w->live = mt_live_open(o->ifaces, o->nifaces, r->n > 1 ? fanout : NULL, o->cfg->filter,
@@ -398,6 +409,7 @@ int mt_run(const mt_run_opts *o, mt_stats *totals)
 	for (i = 0; i < r.n; i++)
 		pthread_mutex_init(&r.w[i].mu, NULL);
 	pthread_mutex_init(&r.dns_mu, NULL);
+	pthread_mutex_init(&r.nodes_mu, NULL);
 	if (workers_setup(&r, err, sizeof(err)) < 0) {
 		mt_err("%s", err);
 		rc = 2;
@@ -460,6 +472,8 @@ out:
 	}
 	mt_dnscache_free(r.dns);
 	pthread_mutex_destroy(&r.dns_mu);
+	free(r.nodes);
+	pthread_mutex_destroy(&r.nodes_mu);
 	if (r.sink != o->sink)
 		r.sink->close(r.sink); /* the wrapper only: the caller closes its sink */
 	free(r.w);

@@ -75,6 +75,8 @@ struct mt_engine {
 	uint64_t now_us;
 	const struct mt_sigs *sigs;
 	node_host *nodes; /* NODE_SLOTS, made at the first P2P identification */
+	node_host *nodes_shared;  /* or the workers' common table (mt_engine_share_nodes) */
+	pthread_mutex_t *nodes_mu;
 	mt_dnscache *dns; /* made at the first DNS response */
 	mt_dnscache *dns_shared;  /* or the workers' common cache (mt_engine_share_dns) */
 	pthread_mutex_t *dns_mu;
@@ -417,8 +419,24 @@ static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev)
 {
 	node_host *n;
 
+	node_host nh;
+
 	if (f->key.l4proto != 6 || !f->dir_certain)
 		return;
+	memset(&nh, 0, sizeof(nh));
+	memcpy(nh.addr, mt_flow_cli_addr(f), 16);
+	nh.port = mt_flow_srv_port(f);
+	nh.ipver = f->key.ipver;
+	nh.used = 1;
+	memcpy(nh.protocol, ev->protocol, sizeof(nh.protocol));
+	memcpy(nh.coin, ev->coin, sizeof(nh.coin));
+	if (e->nodes_shared) {
+		/* A node's attempts may hash to another worker: every worker learns it (lock per identification). */
+		pthread_mutex_lock(e->nodes_mu);
+		e->nodes_shared[node_slot(nh.addr, nh.port)] = nh;
+		pthread_mutex_unlock(e->nodes_mu);
+		return;
+	}
 	if (!e->nodes) {
 		e->nodes = calloc(NODE_SLOTS, sizeof(*e->nodes));
 		if (!e->nodes) {
@@ -426,13 +444,8 @@ static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev)
 			return;
 		}
 	}
-	n = &e->nodes[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
-	memcpy(n->addr, mt_flow_cli_addr(f), 16);
-	n->port = mt_flow_srv_port(f);
-	n->ipver = f->key.ipver;
-	n->used = 1;
-	memcpy(n->protocol, ev->protocol, sizeof(n->protocol));
-	memcpy(n->coin, ev->coin, sizeof(n->coin));
+	n = &e->nodes[node_slot(nh.addr, nh.port)];
+	*n = nh;
 }
 
 /*
@@ -443,11 +456,20 @@ static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev)
 static void node_dial(mt_engine *e, mt_flow *f, fstate *fs)
 {
 	const node_host *n;
+	node_host copy;
 	char text[MT_EV_TEXT_LEN];
 
-	if (!e->nodes || f->key.l4proto != 6 || !f->dir_certain || fs->ev)
+	if ((!e->nodes && !e->nodes_shared) || f->key.l4proto != 6 || !f->dir_certain || fs->ev)
 		return;
-	n = &e->nodes[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
+	if (e->nodes_shared) {
+		/* Copied under the lock (once per flow that ends without a byte). */
+		pthread_mutex_lock(e->nodes_mu);
+		copy = e->nodes_shared[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
+		pthread_mutex_unlock(e->nodes_mu);
+		n = &copy;
+	} else {
+		n = &e->nodes[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
+	}
 	if (!n->used || n->ipver != f->key.ipver || n->port != mt_flow_srv_port(f) ||
 	    memcmp(n->addr, mt_flow_cli_addr(f), 16) != 0)
 		return;
@@ -736,6 +758,17 @@ void mt_engine_share_dns(mt_engine *e, mt_dnscache *c, pthread_mutex_t *mu)
 {
 	e->dns_shared = c;
 	e->dns_mu = mu;
+}
+
+void *mt_engine_nodes_new(void)
+{
+	return calloc(NODE_SLOTS, sizeof(node_host));
+}
+
+void mt_engine_share_nodes(mt_engine *e, void *nodes, pthread_mutex_t *mu)
+{
+	e->nodes_shared = nodes;
+	e->nodes_mu = mu;
 }
 
 void mt_engine_restart(mt_engine *e)

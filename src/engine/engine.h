@@ -86,6 +86,15 @@ void mt_engine_restart(mt_engine *e);
  */
 void mt_engine_share_dns(mt_engine *e, mt_dnscache *c, pthread_mutex_t *mu);
 
+/*
+ * Live workers share the table of blockchain nodes seen (a node's payload-less
+ * attempts to its peer port are P2P): made by mt_engine_nodes_new (free() it
+ * after the engines), guarded by mu; locked per P2P identification and per
+ * flow that ends without a byte once nodes are known.
+ */
+void *mt_engine_nodes_new(void);
+void mt_engine_share_nodes(mt_engine *e, void *nodes, pthread_mutex_t *mu);
+
 const mt_engine_stats *mt_engine_stats_get(const mt_engine *e);
 const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e);
 const mt_flow_stats *mt_engine_flow_stats(const mt_engine *e);
