@@ -224,10 +224,11 @@ static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double sec
 	fprintf(stderr, "minetrace: stats: flows_inspected=%" PRIu64 " ndpi_flows=%" PRIu64
 		" ndpi_packets=%" PRIu64 " detector_calls=%" PRIu64 "\n", st->flows_inspected,
 		st->ndpi_flows, st->ndpi_packets, st->detector_calls);
+	fprintf(stderr, "minetrace: stats: ndpi_dropped=%" PRIu64 "\n", st->ndpi_dropped);
 	for (i = 0; i < (int)reg->n; i++)
 		fprintf(stderr, "minetrace: stats:   detector.%s calls=%" PRIu64 " detected=%" PRIu64
-			" excluded=%" PRIu64 "\n", reg->det[i]->name, st->det_calls[i], st->det_detected[i],
-			st->det_excluded[i]);
+			" excluded=%" PRIu64 " prefiltered=%" PRIu64 "\n", reg->det[i]->name, st->det_calls[i],
+			st->det_detected[i], st->det_excluded[i], st->det_prefiltered[i]);
 	fprintf(stderr, "minetrace: stats: stream segments=%" PRIu64 " retransmit=%" PRIu64
 		" overlap=%" PRIu64 " ooo_queued=%" PRIu64 " ooo_dropped=%" PRIu64 " gaps=%" PRIu64
 		" capped_bytes=%" PRIu64 "\n", ss->segments, ss->retransmit, ss->overlap, ss->ooo_queued,

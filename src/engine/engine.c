@@ -26,9 +26,10 @@ typedef struct fstate {
 	mt_ndpi_flow *nf;       /* while nDPI runs */
 	ndpi_labels *lbl;       /* after nDPI is done, if it said anything */
 	mt_evidence *ev;        /* once a detector wrote evidence */
-	uint8_t *dstate;        /* detector states (reg->state_total bytes), from the first payload to the last detector's answer */
+	void **ds;              /* per detector (reg->n slots, from the first payload): its state, made at
+				 * its first call and freed as soon as it stops being asked */
 	uint32_t active;        /* detectors still asked */
-	uint32_t touched;       /* detectors whose state holds something (flow_free) */
+	uint32_t touched;       /* detectors whose state exists (ds[i] != NULL) */
 	int owner;              /* detector that identified the flow, or -1 */
 	int ev_writer;          /* detector whose evidence ev holds, or -1 */
 	uint32_t payload_pkts;
@@ -37,7 +38,7 @@ typedef struct fstate {
 	uint64_t last_report_us;
 	int64_t mem;            /* bytes accounted to the flow table for this flow */
 	int64_t ndpi_mem;       /* of which nf */
-	uint8_t inspected;      /* the first payload was seen (dstate, nf made) */
+	uint8_t inspected;      /* the first payload was seen (ds, nf made) */
 	uint8_t finished;       /* flow_finish ran: later packets are only counted */
 } fstate;
 
@@ -170,8 +171,33 @@ static void ndpi_finish(mt_engine *e, fstate *fs)
 static void ndpi_packet(mt_engine *e, fstate *fs, const mt_pkt *p, int dir)
 {
 	e->st.ndpi_packets++;
-	if (mt_ndpi_packet(e->ndpi, fs->nf, p, dir, &e->ni))
+	/* nDPI's names are copied out once, when it is done, not at every packet. */
+	if (mt_ndpi_feed(e->ndpi, fs->nf, p, dir) > 0) {
+		mt_ndpi_result(e->ndpi, fs->nf, &e->ni);
 		ndpi_finish(e, fs);
+	}
+}
+
+/*
+ * nDPI's labels are read by the detectors still asked (flow view) and by
+ * the records of an identified flow (app_proto). Once every detector has let
+ * an unidentified flow go, nobody reads them: nDPI's state goes at once,
+ * without its final guess. DNS flows keep it (their answers are nDPI's).
+ */
+static int ndpi_useless(const mt_flow *f, const fstate *fs)
+{
+	if (fs->active || fs->owner >= 0)
+		return 0;
+	return !(f->key.l4proto == 17 && (mt_flow_srv_port(f) == 53 || mt_flow_cli_port(f) == 53));
+}
+
+static void ndpi_drop(mt_engine *e, fstate *fs)
+{
+	mt_ndpi_flow_free(fs->nf);
+	fs->nf = NULL;
+	mem_add(e, fs, -fs->ndpi_mem);
+	fs->ndpi_mem = 0;
+	e->st.ndpi_dropped++;
 }
 
 /* ---- detectors ---- */
@@ -220,6 +246,55 @@ static void streams_free(mt_engine *e, fstate *fs)
 	mem_add(e, fs, md);
 }
 
+/* Bytes a detector's state is accounted for: its size rounded as malloc does, plus malloc's header. */
+static int64_t state_cost(const mt_detector *d)
+{
+	return (int64_t)(((d->state_size + 15u) & ~(size_t)15u) + 16u);
+}
+
+/*
+ * Detector i's state for this flow, zeroed, made at its first call: a
+ * detector that a prefilter or an earlier answer let go never costs one.
+ * NULL when out of memory.
+ */
+static void *det_state(mt_engine *e, fstate *fs, int i)
+{
+	const mt_detector *d = e->reg->det[i];
+	void *st = fs->ds[i];
+
+	if (likely(st != NULL))
+		return st;
+	st = calloc(1, d->state_size ? d->state_size : 1);
+	if (unlikely(!st)) {
+		e->st.alloc_fail++;
+		return NULL;
+	}
+	fs->ds[i] = st;
+	fs->touched |= 1u << i;
+	mem_add(e, fs, state_cost(d));
+	return st;
+}
+
+/* Frees the states of the detectors no longer asked (excluded, out of packets, or not the owner). */
+static void det_prune(mt_engine *e, fstate *fs)
+{
+	const mt_detect_reg *r = e->reg;
+	uint32_t t = fs->touched & ~fs->active;
+
+	while (t) {
+		int i = __builtin_ctz(t);
+		const mt_detector *d = r->det[i];
+
+		t &= t - 1;
+		if (d->flow_free)
+			d->flow_free(r->global[i], fs->ds[i]);
+		free(fs->ds[i]);
+		fs->ds[i] = NULL;
+		mem_add(e, fs, -state_cost(d));
+	}
+	fs->touched &= fs->active;
+}
+
 /*
  * Asks the active detectors in `mask` about the flow. Until one has
  * identified it, detectors write into a scratch evidence that is kept only if
@@ -238,12 +313,29 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 		int i = __builtin_ctz(todo);
 		const mt_detector *d = r->det[i];
 		mt_evidence *ev;
+		void *st;
 		int ans, scratch = 0;
 
 		todo &= todo - 1;
 		if (!built) {
 			flow_view(e, f, fs, &fv);
 			built = 1;
+		}
+		if (!fs->ds[i]) {
+			/* First call for this flow: a prefilter may let it go before any state exists. */
+			if (d->prefilter && d->prefilter(r->global[i], &fv, pv) == MT_EXCLUDED) {
+				e->st.det_prefiltered[i]++;
+				e->st.det_excluded[i]++;
+				fs->active &= ~(1u << i);
+				continue;
+			}
+			st = det_state(e, fs, i);
+			if (unlikely(!st)) {
+				fs->active &= ~(1u << i);
+				continue;
+			}
+		} else {
+			st = fs->ds[i];
 		}
 		/*
 		 * The flow's evidence belongs to one detector at a time (ev_writer):
@@ -259,8 +351,7 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 		}
 		e->st.detector_calls++;
 		e->st.det_calls[i]++;
-		fs->touched |= 1u << i;
-		ans = d->on_packet(r->global[i], fs->dstate + r->state_off[i], &fv, pv, ev);
+		ans = d->on_packet(r->global[i], st, &fv, pv, ev);
 		if (scratch && (ev->version || ans == MT_DETECTED) &&
 		    (fs->ev_writer < 0 || ans == MT_DETECTED)) {
 			if (!fs->ev) {
@@ -303,9 +394,13 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 		if (d->max_packets && fs->payload_pkts >= d->max_packets)
 			fs->active &= ~(1u << i);
 	}
-	if (!fs->active && !pv->flow_end)
+	if (!fs->active && !pv->flow_end) {
 		detectors_done(e, fs);
-	else if (!(fs->active & r->tcp_mask) && (fs->sd[0].alloc || fs->sd[1].alloc))
+		return;
+	}
+	if (fs->touched & ~fs->active)
+		det_prune(e, fs);
+	if (!(fs->active & r->tcp_mask) && (fs->sd[0].alloc || fs->sd[1].alloc))
 		streams_free(e, fs);
 }
 
@@ -344,14 +439,15 @@ static int fstate_inspect(mt_engine *e, fstate *fs)
 			e->st.ndpi_flows++;
 		}
 	}
-	if (fs->active && e->reg->state_total) {
-		fs->dstate = calloc(1, e->reg->state_total);
-		if (!fs->dstate) {
+	if (fs->active) {
+		/* Only the slots: each detector's state is made at its first call. */
+		fs->ds = calloc(e->reg->n, sizeof(*fs->ds));
+		if (!fs->ds) {
 			e->st.alloc_fail++;
 			fs->active = 0;
 			return -1;
 		}
-		mem_add(e, fs, (int64_t)e->reg->state_total);
+		mem_add(e, fs, (int64_t)(e->reg->n * sizeof(*fs->ds)));
 	}
 	return 0;
 }
@@ -359,21 +455,12 @@ static int fstate_inspect(mt_engine *e, fstate *fs)
 /* Once no detector is asked any more: their states and the stream buffers go. */
 static void detectors_done(mt_engine *e, fstate *fs)
 {
-	const mt_detect_reg *r = e->reg;
-	uint32_t t = fs->touched;
-
-	while (t) {
-		int i = __builtin_ctz(t);
-		t &= t - 1;
-		if (r->det[i]->flow_free)
-			r->det[i]->flow_free(r->global[i], fs->dstate + r->state_off[i]);
-	}
-	fs->touched = 0;
 	fs->active = 0;
-	if (fs->dstate) {
-		free(fs->dstate);
-		fs->dstate = NULL;
-		mem_add(e, fs, -(int64_t)r->state_total);
+	det_prune(e, fs);
+	if (fs->ds) {
+		free(fs->ds);
+		fs->ds = NULL;
+		mem_add(e, fs, -(int64_t)(e->reg->n * sizeof(*fs->ds)));
 	}
 	streams_free(e, fs);
 }
@@ -527,8 +614,11 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	}
 	if (fs->nf)
 		ndpi_packet(e, fs, p, dir);
-	if (!fs->active)
+	if (!fs->active) {
+		if (unlikely(fs->nf != NULL) && ndpi_useless(f, fs))
+			ndpi_drop(e, fs);
 		return;
+	}
 	if (p->l4proto == 6) {
 		int64_t md = 0;
 		if (p->payload_len == 0 && !(p->tcp_flags & 0x07))
@@ -563,6 +653,8 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	pv.tcp_flags = p->tcp_flags;
 	pv.flow_end = 0;
 	run_detectors(e, f, fs, mask, &pv);
+	if (!fs->active && fs->nf && ndpi_useless(f, fs))
+		ndpi_drop(e, fs);
 }
 
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,

@@ -43,6 +43,8 @@ typedef struct mt_engine_stats {
 	uint64_t det_calls[MT_DETECT_MAX];    /* per registry index */
 	uint64_t det_detected[MT_DETECT_MAX]; /* flows each detector identified */
 	uint64_t det_excluded[MT_DETECT_MAX]; /* flows each detector let go */
+	uint64_t det_prefiltered[MT_DETECT_MAX]; /* of which by its prefilter, without state */
+	uint64_t ndpi_dropped;   /* flows whose nDPI state went early: no detector left to use its labels */
 } mt_engine_stats;
 
 typedef struct mt_engine mt_engine;
