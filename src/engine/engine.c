@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "detect/ndpi.h"
 #include "evidence/hit.h"
@@ -73,7 +74,46 @@ struct mt_engine {
 	uint64_t now_us;
 	const struct mt_sigs *sigs;
 	node_host *nodes; /* NODE_SLOTS, made at the first P2P identification */
+	/* Stage clock (--stats): on one packet in MT_ENGINE_STAGE_SAMPLE, time from mark to mark. */
+	int stage;              /* the stage running on a sampled packet, or -1 */
+	uint64_t stage_t0;      /* when it started (ns) */
 };
+
+static const char *const stage_names[MT_ENGINE_STAGES] = {
+	"decode", "flow", "ndpi", "stream", "detect", "output",
+};
+
+const char *mt_engine_stage_name(int stage)
+{
+	return stage >= 0 && stage < MT_ENGINE_STAGES ? stage_names[stage] : "?";
+}
+
+static uint64_t stage_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Charges the time since the last mark to the stage that ran and starts
+ * `next` (-1: none). Only sampled packets pay for the clock, so the cost
+ * is a predictable branch on the others; returns the stage it ended.
+ */
+static inline int stage_mark(mt_engine *e, int next)
+{
+	int prev = e->stage;
+
+	if (unlikely(prev >= 0 || next >= 0) && e->cfg.stage_clock) {
+		uint64_t t = stage_now();
+		if (prev >= 0)
+			e->st.stage_ns[prev] += (t - e->stage_t0) * MT_ENGINE_STAGE_SAMPLE;
+		e->stage_t0 = t;
+		e->stage = next;
+	}
+	return prev;
+}
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg)
 {
@@ -99,8 +139,11 @@ static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
 	mt_hit h;
 	int i;
 
+	int prev;
+
 	if (!fs->ev)
 		return;
+	prev = stage_mark(e, e->stage >= 0 ? MT_STAGE_OUTPUT : -1);
 	h.flow = f;
 	h.ev = fs->ev;
 	h.ts_us = e->now_us;
@@ -128,6 +171,7 @@ static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
 	} else {
 		e->st.hit_updates++;
 	}
+	stage_mark(e, prev);
 }
 
 /* ---- nDPI ---- */
@@ -612,8 +656,11 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 		if (p->payload_len && fstate_inspect(e, fs) < 0)
 			return;
 	}
-	if (fs->nf)
+	if (fs->nf) {
+		stage_mark(e, e->stage >= 0 ? MT_STAGE_NDPI : -1);
 		ndpi_packet(e, fs, p, dir);
+	}
+	stage_mark(e, e->stage >= 0 ? MT_STAGE_STREAM : -1);
 	if (!fs->active) {
 		if (unlikely(fs->nf != NULL) && ndpi_useless(f, fs))
 			ndpi_drop(e, fs);
@@ -652,6 +699,7 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	pv.payload_len = p->payload_len;
 	pv.tcp_flags = p->tcp_flags;
 	pv.flow_end = 0;
+	stage_mark(e, e->stage >= 0 ? MT_STAGE_DETECT : -1);
 	run_detectors(e, f, fs, mask, &pv);
 	if (!fs->active && fs->nf && ndpi_useless(f, fs))
 		ndpi_drop(e, fs);
@@ -673,23 +721,32 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 	if (ts_us > e->now_us)
 		e->now_us = ts_us;
 	e->st.last_ts_us = e->now_us;
+	if (unlikely(e->st.packets % MT_ENGINE_STAGE_SAMPLE == 0) && e->cfg.stage_clock) {
+		e->st.stage_samples++;
+		stage_mark(e, MT_STAGE_DECODE);
+	}
 	if (mt_decode_frame(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst) != MT_DECODE_L4)
-		return;
+		goto out;
+	stage_mark(e, e->stage >= 0 ? MT_STAGE_FLOW : -1);
 	f = mt_flowtab_packet(e->ft, &p, &dir, &created);
 	if (unlikely(!f))
-		return;
+		goto out;
 	fs = f->user;
 	if (!fs) {
 		fs = fstate_new(e, f);
 		if (!fs)
-			return;
+			goto out;
 	}
 	if (unlikely(fs->finished))
-		return;
+		goto out;
 	flow_packet(e, f, fs, &p, dir);
 	/* Closed both ways (or reset): the last words now, not at the table's timeout. */
-	if (f->tcp_state == MT_TCP_CLOSED && fs->inspected)
+	if (f->tcp_state == MT_TCP_CLOSED && fs->inspected) {
+		stage_mark(e, e->stage >= 0 ? MT_STAGE_DETECT : -1);
 		flow_finish(e, f, fs);
+	}
+out:
+	stage_mark(e, -1);
 }
 
 /* ---- life cycle ---- */
@@ -702,6 +759,7 @@ mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg)
 		return NULL;
 	e->cfg = *cfg;
 	e->reg = reg;
+	e->stage = -1;
 	mt_jw_init(&e->jw);
 	e->ft = mt_flowtab_new(&e->cfg.flow, NULL, on_flow_end, e);
 	if (!e->ft) {
