@@ -62,6 +62,7 @@
 
 struct mt_ndpi {
 	struct ndpi_detection_module_struct *mod;
+	int labels_only; /* done at the first classification (mt_ndpi_set_labels_only) */
 };
 
 struct mt_ndpi_flow {
@@ -314,13 +315,19 @@ int mt_ndpi_feed(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir)
 	f->npkts++;
 
 	if (proto_known(&f->proto)) {
-		if (!ndpi_extra_dissection_possible(n->mod, &f->nf) ||
+		if (n->labels_only || !ndpi_extra_dissection_possible(n->mod, &f->nf) ||
 		    f->npkts >= MT_NDPI_MAX_PACKETS)
 			f->done = 1;
 	} else if (f->npkts >= MT_NDPI_MAX_PACKETS) {
 		finish(n, f);
 	}
 	return f->done;
+}
+
+void mt_ndpi_set_labels_only(mt_ndpi *n, int on)
+{
+	if (n)
+		n->labels_only = on != 0;
 }
 
 void mt_ndpi_result(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info)

@@ -58,6 +58,13 @@ int mt_ndpi_packet(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir,
  */
 int mt_ndpi_feed(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir);
 
+/*
+ * on: a flow is done at its first classification, without nDPI's extra
+ * dissection (TLS certificates, HTTP responses), which refines only the
+ * category and names the engine does not read. Off by default.
+ */
+void mt_ndpi_set_labels_only(mt_ndpi *n, int on);
+
 /* Fills *info from nDPI's state of the flow now (after mt_ndpi_feed returned 1, say). */
 void mt_ndpi_result(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info);
 

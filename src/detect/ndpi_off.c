@@ -45,6 +45,11 @@ void mt_ndpi_result(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info)
 	info->done = 1;
 }
 
+void mt_ndpi_set_labels_only(mt_ndpi *n, int on)
+{
+	(void)n, (void)on;
+}
+
 void mt_ndpi_giveup(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info)
 {
 	(void)n, (void)f;

@@ -182,6 +182,9 @@ static void ndpi_finish(mt_engine *e, fstate *fs)
 	const mt_ndpi_info *ni = &e->ni;
 	size_t l[4], total;
 	const char *src[4];
+	/* Each field's own bound (all are NUL-terminated; the bound keeps gcc -O3 sure of it). */
+	const size_t cap[4] = {sizeof(ni->proto) - 1, sizeof(ni->sni) - 1, sizeof(ni->http_host) - 1,
+			       sizeof(ni->http_ua) - 1};
 	ndpi_labels *lb;
 	char *p;
 	int i;
@@ -192,7 +195,7 @@ static void ndpi_finish(mt_engine *e, fstate *fs)
 	src[3] = ni->http_ua;
 	total = 0;
 	for (i = 0; i < 4; i++)
-		total += (l[i] = strnlen(src[i], 255)) + 1;
+		total += (l[i] = strnlen(src[i], cap[i])) + 1;
 	lb = total > 4 ? malloc(sizeof(*lb) + total) : NULL;
 	if (lb) {
 		const char **dst[4] = {&lb->proto, &lb->sni, &lb->host, &lb->ua};
@@ -770,6 +773,15 @@ mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg)
 		e->ndpi = mt_ndpi_new();
 		if (!e->ndpi)
 			mt_warn("continuing without nDPI");
+		/*
+		 * The engine reads nDPI's protocol, SNI, Host and User-Agent, all known
+		 * at its first classification; its extra dissection (certificates,
+		 * responses) refines the category, which nothing here reads. Stopping
+		 * there cut nDPI's packets by 58% on the benchmark; on the corpus and
+		 * the benchmark, records are the same except that app_proto appears
+		 * in earlier records of HTTP flows (it was known, nDPI was not done).
+		 */
+		mt_ndpi_set_labels_only(e->ndpi, 1);
 	}
 	return e;
 err:
