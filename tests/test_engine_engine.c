@@ -301,6 +301,31 @@ START_TEST(test_no_alloc_per_packet)
 	/* 4000 more packets: at most the stream buffers' last doublings (256 B to 64 KiB). */
 	ck_assert_msg(a2 - a1 <= 16, "%lu allocations for 4000 packets", a2 - a1);
 	ck_assert_uint_le(a1 - a0, 2);
+
+	/* An unknown binary protocol: behaviour keeps asking at every packet. */
+	{
+		conn c = pool_conn();
+		char pl[64];
+		unsigned long b0 = 0, b1;
+		uint64_t calls = 0;
+
+		c.cport = 50000;
+		c.sport = 9000;
+		handshake(eng, &c);
+		for (int i = 0; i < 4200; i++) {
+			if (i == 200) {
+				b0 = n_allocs;
+				calls = mt_engine_stats_get(eng)->detector_calls;
+			}
+			for (size_t k = 0; k < sizeof(pl) - 1; k++)
+				pl[k] = (char)(0x80 | ((i * 31 + (int)k * 7) & 0x7f));
+			pl[sizeof(pl) - 1] = '\0';
+			send_data(eng, &c, i % 3 == 0, pl, 100);
+		}
+		b1 = n_allocs;
+		ck_assert_uint_ge(mt_engine_stats_get(eng)->detector_calls - calls, 4000);
+		ck_assert_msg(b1 - b0 <= 16, "%lu allocations for 4000 packets", b1 - b0);
+	}
 	mt_engine_flush(eng);
 }
 END_TEST
