@@ -597,6 +597,29 @@ static void node_dial(mt_engine *e, mt_flow *f, fstate *fs)
  * when the connection closes (the flow itself stays a while for late
  * packets, which are then ignored) or when the flow table ends the flow.
  */
+/*
+ * After the last words nothing is reported for the flow any more: its
+ * evidence and labels go at once, not when the table drops the flow (a
+ * closed connection stays there tcp_closed_timeout for late packets).
+ */
+static void records_done(mt_engine *e, fstate *fs)
+{
+	if (fs->ev) {
+		free(fs->ev);
+		fs->ev = NULL;
+		mem_add(e, fs, -(int64_t)sizeof(mt_evidence));
+	}
+	if (fs->lbl) {
+		const ndpi_labels *lb = fs->lbl;
+		size_t n = sizeof(*lb) + strlen(lb->proto) + strlen(lb->sni) + strlen(lb->host) +
+			   strlen(lb->ua) + 4;
+
+		free(fs->lbl);
+		fs->lbl = NULL;
+		mem_add(e, fs, -(int64_t)n);
+	}
+}
+
 static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 {
 	mt_pkt_view pv;
@@ -607,6 +630,7 @@ static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 	fs->finished = 1;
 	if (!fs->inspected) {
 		node_dial(e, f, fs);
+		records_done(e, fs);
 		return;
 	}
 	if (fs->nf) {
@@ -627,6 +651,7 @@ static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 	if (fs->owner >= 0 && fs->ev && fs->ev->version != fs->reported_version)
 		emit(e, f, fs, MT_HIT_END);
 	detectors_done(e, fs);
+	records_done(e, fs);
 }
 
 /* The flow table's end callback. */
