@@ -56,6 +56,20 @@ void mt_hit_time(uint64_t ts_us, char *out, size_t outlen)
 
 void mt_hit_addr(uint8_t ipver, const uint8_t *addr, char *out, size_t outlen)
 {
+	/* IPv4 dotted quad without inet_ntop's printf (two per record); the same text. */
+	if (ipver != 6 && outlen >= 16) {
+		char *o = out;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = addr[i];
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+			*o++ = i < 3 ? '.' : '\0';
+		}
+		return;
+	}
 	if (!inet_ntop(ipver == 6 ? AF_INET6 : AF_INET, addr, out, (socklen_t)outlen))
 		snprintf(out, outlen, "?");
 }
