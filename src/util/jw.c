@@ -159,6 +159,13 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
+/* Bytes copied into a JSON string as they are: printable ASCII but the quote and the backslash. */
+static const uint8_t jw_plain[256] = {
+	[0x20 ... 0x21] = 1, /* '"' is 0x22 */
+	[0x23 ... 0x5b] = 1, /* '\\' is 0x5c */
+	[0x5d ... 0x7f] = 1,
+};
+
 /*
  * One reservation for the worst case, then bytes straight into the buffer:
  * the hit path writes some fifty strings a record, and a reserve and a NUL
@@ -183,7 +190,7 @@ static void jw_string(mt_jw *w, const char *s, size_t n)
 	while (i < n) {
 		unsigned char c = p[i];
 
-		if (__builtin_expect(c >= 0x20 && c < 0x80 && c != '"' && c != '\\', 1)) {
+		if (__builtin_expect(jw_plain[c], 1)) {
 			*o++ = (char)c;
 			i++;
 		} else if (c == '"' || c == '\\') {
