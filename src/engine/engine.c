@@ -77,6 +77,14 @@ struct mt_engine {
 	const struct mt_sigs *sigs;
 	node_host *nodes; /* NODE_SLOTS, made at the first P2P identification */
 	mt_dnscache *dns; /* made at the first DNS response */
+	/*
+	 * Detector states let go, kept for the next flow (linked through their
+	 * first bytes, at most STATE_SPARE each): most flows make a state for
+	 * every detector at the first payload and free most of them at once, and
+	 * malloc and free of those were a tenth of the time (perf, 10 replicas).
+	 */
+	void *spare[MT_DETECT_MAX];
+	uint32_t nspare[MT_DETECT_MAX];
 	/* Stage clock (--stats): on one packet in MT_ENGINE_STAGE_SAMPLE, time from mark to mark. */
 	int stage;              /* the stage running on a sampled packet, or -1 */
 	uint64_t stage_t0;      /* when it started (ns) */
@@ -310,6 +318,18 @@ static int64_t state_cost(const mt_detector *d)
  * detector that a prefilter or an earlier answer let go never costs one.
  * NULL when out of memory.
  */
+/* Under AddressSanitizer, states are freed at once so that a detector that kept a pointer into one is caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define STATE_SPARE 0u
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STATE_SPARE 0u
+#endif
+#endif
+#ifndef STATE_SPARE
+#define STATE_SPARE 256u
+#endif
+
 static void *det_state(mt_engine *e, fstate *fs, int i)
 {
 	const mt_detector *d = e->reg->det[i];
@@ -317,7 +337,15 @@ static void *det_state(mt_engine *e, fstate *fs, int i)
 
 	if (likely(st != NULL))
 		return st;
-	st = calloc(1, d->state_size ? d->state_size : 1);
+	if (e->spare[i]) {
+		st = e->spare[i];
+		memcpy(&e->spare[i], st, sizeof(void *));
+		e->nspare[i]--;
+		memset(st, 0, d->state_size);
+	} else {
+		/* Room for the spare list's link whatever the state's size. */
+		st = calloc(1, d->state_size > sizeof(void *) ? d->state_size : sizeof(void *));
+	}
 	if (unlikely(!st)) {
 		e->st.alloc_fail++;
 		return NULL;
@@ -341,7 +369,13 @@ static void det_prune(mt_engine *e, fstate *fs)
 		t &= t - 1;
 		if (d->flow_free)
 			d->flow_free(r->global[i], fs->ds[i]);
-		free(fs->ds[i]);
+		if (e->nspare[i] < STATE_SPARE) {
+			memcpy(fs->ds[i], &e->spare[i], sizeof(void *));
+			e->spare[i] = fs->ds[i];
+			e->nspare[i]++;
+		} else {
+			free(fs->ds[i]);
+		}
 		fs->ds[i] = NULL;
 		mem_add(e, fs, -state_cost(d));
 	}
@@ -934,6 +968,14 @@ void mt_engine_free(mt_engine *e)
 	mt_ndpi_free(e->ndpi);
 	mt_jw_free(&e->jw);
 	free(e->nodes);
+	for (int i = 0; i < MT_DETECT_MAX; i++) {
+		while (e->spare[i]) {
+			void *next;
+			memcpy(&next, e->spare[i], sizeof(void *));
+			free(e->spare[i]);
+			e->spare[i] = next;
+		}
+	}
 	mt_dnscache_free(e->dns);
 	free(e);
 }
