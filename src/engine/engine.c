@@ -242,13 +242,13 @@ static void ndpi_packet(mt_engine *e, fstate *fs, const mt_pkt *p, int dir)
  * nDPI's labels are read by the detectors still asked (flow view) and by
  * the records of an identified flow (app_proto). Once every detector has let
  * an unidentified flow go, nobody reads them: nDPI's state goes at once,
- * without its final guess. DNS flows keep it (their answers are nDPI's).
+ * without its final guess. (DNS answers come from the engine's own DNS
+ * cache, not from nDPI.) A new reader of nDPI's labels must keep it here.
  */
 static int ndpi_useless(const mt_flow *f, const fstate *fs)
 {
-	if (fs->active || fs->owner >= 0)
-		return 0;
-	return !(f->key.l4proto == 17 && (mt_flow_srv_port(f) == 53 || mt_flow_cli_port(f) == 53));
+	(void)f;
+	return !fs->active && fs->owner < 0;
 }
 
 static void ndpi_drop(mt_engine *e, fstate *fs)
