@@ -24,6 +24,7 @@
 #include "sink/sink.h"
 #include "util/jw.h"
 #include "util/log.h"
+#include "util/perm.h"
 
 #define MAX_FILES 4096
 
@@ -579,6 +580,14 @@ int main(int argc, char **argv)
 	else
 		default_dir(MT_SIGNATURES_DIR, "signatures", g_sigs_dir, sizeof(g_sigs_dir));
 	if (g_sigs_dir[0]) {
+		/* signatures decide what is reported: nobody but their owner may change them */
+		int prc = mt_perm_check(g_sigs_dir, err, sizeof(err));
+		if (prc == -EPERM) {
+			mt_err("%s: refusing the signature folder", err);
+			return 2;
+		}
+		if (prc == 1)
+			mt_warn("%s", err);
 		g_sigs = mt_sigs_load(g_sigs_dir, err, sizeof(err));
 		if (!g_sigs) {
 			mt_err("%s", err);
