@@ -19,6 +19,10 @@
 #include "engine/engine.h"
 #include "mt_config.h"
 #include "sink/sink.h"
+#if MT_HAVE_HIREDIS
+#include "sink/redis.h"
+#include "sink/spool.h"
+#endif
 #include "util/log.h"
 
 #define MAX_FILES 4096
@@ -36,6 +40,11 @@ enum {
 	OPT_NO_PLUGINS,
 	OPT_SIGNATURES,
 	OPT_CHECK_SIGNATURES,
+	OPT_REDIS,
+	OPT_PROBE_ID,
+	OPT_SPOOL,
+	OPT_SPOOL_MAX,
+	OPT_SPOOL_FULL,
 };
 
 static const struct option long_opts[] = {
@@ -53,6 +62,11 @@ static const struct option long_opts[] = {
 	{"signatures", required_argument, NULL, OPT_SIGNATURES},
 	{"check-signatures", required_argument, NULL, OPT_CHECK_SIGNATURES},
 	{"list-detectors", no_argument, NULL, OPT_LIST_DETECTORS},
+	{"redis", required_argument, NULL, OPT_REDIS},
+	{"probe-id", required_argument, NULL, OPT_PROBE_ID},
+	{"spool", required_argument, NULL, OPT_SPOOL},
+	{"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+	{"spool-full", required_argument, NULL, OPT_SPOOL_FULL},
 	{"config-keys", no_argument, NULL, OPT_CONFIG_KEYS},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -80,6 +94,12 @@ static void usage(FILE *fp)
 		"      --signatures DIR  signature files (default %s)\n"
 		"      --check-signatures DIR  validate the signature files in DIR and exit\n"
 		"      --list-detectors  list the detectors (built-in and plugins) and exit\n"
+		"      --redis URL       also store hits in Redis: redis://[user:password@]host[:port][/db]\n"
+		"                        or unix:///path[?db=N] (a Redis Cluster node works too)\n"
+		"      --probe-id ID     this probe's name in Redis records (default: the host name)\n"
+		"      --spool DIR       keep hits on disk while Redis is down or slow (delivered later)\n"
+		"      --spool-max SIZE  size limit of the spool (default 256M)\n"
+		"      --spool-full POLICY  drop-newest (default) or drop-oldest when the spool is full\n"
 		"  -v, --verbose         more log messages (repeat for debug)\n"
 		"      --version         print the version and exit\n"
 		"      --help            print this help and exit\n"
@@ -131,12 +151,104 @@ static void reload_sigs(mt_engine *e)
 	mt_info("reload: %zu signatures from %s", mt_sigs_count(ns), g_sigs_dir);
 }
 
+static mt_sink *g_redis;      /* the Redis sink, when --redis is given */
+static uint64_t g_frames;
+
+/* Engine counters for the mt:probe:<id> hash. */
+static void redis_counters(const mt_engine *e)
+{
+#if MT_HAVE_HIREDIS
+	const mt_engine_stats *st = mt_engine_stats_get(e);
+	const mt_flow_stats *fs = mt_engine_flow_stats(e);
+
+	mt_sink_redis_set_counter(g_redis, "packets", st->packets);
+	mt_sink_redis_set_counter(g_redis, "bytes", st->bytes);
+	mt_sink_redis_set_counter(g_redis, "hits", st->hits);
+	mt_sink_redis_set_counter(g_redis, "flows", fs->created);
+	mt_sink_redis_set_counter(g_redis, "flows_evicted", fs->evicted);
+	mt_sink_redis_set_counter(g_redis, "sink_errors", st->sink_errors);
+#else
+	(void)e;
+#endif
+}
+
 static void frame_cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data,
 		     uint32_t cap_len, uint32_t wire_len)
 {
 	if (__builtin_expect(g_reload, 0))
 		reload_sigs(ctx);
 	mt_engine_frame(ctx, linktype, ts_us, data, cap_len, wire_len);
+	if (g_redis && (++g_frames & 0xFFFF) == 0)
+		redis_counters(ctx);
+}
+
+/* Starts the Redis sink (--redis). 0, or -1 after an error message. */
+static int open_redis(const mt_config *cfg, mt_engine *eng)
+{
+#if MT_HAVE_HIREDIS
+	mt_redis_cfg rc;
+	char err[512];
+	int pol = mt_spool_policy_parse(cfg->spool_full);
+
+	if (pol < 0) {
+		mt_err("spool_full: '%s' is not drop-newest or drop-oldest", cfg->spool_full);
+		return -1;
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.url = cfg->redis;
+	rc.probe_id = cfg->probe_id;
+	rc.connect_timeout_ms = cfg->redis_connect_timeout;
+	rc.timeout_ms = cfg->redis_timeout;
+	rc.maxlen = (unsigned long)cfg->redis_maxlen;
+	rc.batch = cfg->redis_batch;
+	rc.queue_max = cfg->redis_queue_max;
+	rc.spool_dir = cfg->spool;
+	rc.spool_max = cfg->spool_max;
+	rc.spool_policy = pol;
+	rc.heartbeat_s = cfg->redis_heartbeat;
+	g_redis = mt_sink_redis_open(&rc, err, sizeof(err));
+	if (!g_redis) {
+		mt_err("redis: %s", err);
+		return -1;
+	}
+	if (!cfg->spool[0])
+		mt_info("redis: no --spool: hits wait in memory while Redis is away and are lost at exit");
+	mt_engine_add_sink(eng, g_redis);
+	return 0;
+#else
+	(void)cfg;
+	(void)eng;
+	mt_err("--redis: this minetrace was built without hiredis (meson -Dredis=enabled)");
+	return -1;
+#endif
+}
+
+/* Drains and closes the Redis sink; prints its statistics. -1 if hits were lost. */
+static int close_redis(const mt_engine *eng, int stats)
+{
+#if MT_HAVE_HIREDIS
+	mt_redis_stats st;
+	int rc;
+
+	if (!g_redis)
+		return 0;
+	redis_counters(eng);
+	rc = mt_sink_redis_close(g_redis, &st) < 0 ? -1 : 0;
+	if (stats)
+		fprintf(stderr, "minetrace: stats: redis queued=%" PRIu64 " sent=%" PRIu64 " duplicates=%" PRIu64
+			" spooled=%" PRIu64 " unspooled=%" PRIu64 " dropped=%" PRIu64 " rejected=%" PRIu64
+			" torn=%" PRIu64 " spool_found=%" PRIu64 " spool_pending=%" PRIu64 " failures=%" PRIu64 "\n",
+			st.queued, st.sent, st.duplicates, st.spooled, st.unspooled, st.dropped, st.rejected,
+			st.torn, st.spool_found, st.spool_pending, st.failures);
+	if (rc < 0)
+		mt_err("redis: %" PRIu64 " hits were dropped (no spool, or the spool was full)", st.dropped);
+	g_redis = NULL;
+	return rc;
+#else
+	(void)eng;
+	(void)stats;
+	return 0;
+#endif
 }
 
 /* dir if it is a folder, else the folder rel beside this executable (a build tree), else "". */
@@ -312,6 +424,7 @@ int main(int argc, char **argv)
 		}
 		case 'f': case 'c': case 'o': case OPT_STATS: case OPT_SET:
 		case OPT_NO_NDPI: case OPT_PLUGIN_DIR: case OPT_SIGNATURES:
+		case OPT_REDIS: case OPT_PROBE_ID: case OPT_SPOOL: case OPT_SPOOL_MAX: case OPT_SPOOL_FULL:
 			break;
 		default:
 			usage(stderr);
@@ -340,6 +453,11 @@ int main(int argc, char **argv)
 		case OPT_NO_NDPI: k = "ndpi"; v = "no"; break;
 		case OPT_PLUGIN_DIR: k = "plugin_dir"; break;
 		case OPT_SIGNATURES: k = "signatures_dir"; break;
+		case OPT_REDIS: k = "redis"; break;
+		case OPT_PROBE_ID: k = "probe_id"; break;
+		case OPT_SPOOL: k = "spool"; break;
+		case OPT_SPOOL_MAX: k = "spool_max"; break;
+		case OPT_SPOOL_FULL: k = "spool_full"; break;
 		case OPT_SET: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || (size_t)(eq - optarg) >= sizeof(kv)) {
@@ -424,6 +542,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mt_engine_add_sink(eng, sink);
+	if (cfg.redis[0] && open_redis(&cfg, eng) < 0) {
+		sink->close(sink);
+		mt_engine_free(eng);
+		rc = 2;
+		goto out;
+	}
 	mt_engine_set_sigs(eng, g_sigs);
 
 	memset(&sa, 0, sizeof(sa));
@@ -465,6 +589,8 @@ int main(int argc, char **argv)
 		mt_capture_close(c);
 	}
 	mt_engine_flush(eng);
+	if (close_redis(eng, cfg.stats) < 0)
+		rc = 1;
 	if (cfg.stats)
 		print_stats(eng, &reg, now_s() - t0, opened, truncated);
 	if (sink->close(sink) < 0) {
