@@ -589,10 +589,10 @@ int main(int argc, char **argv)
 		mt_capture_close(c);
 	}
 	mt_engine_flush(eng);
+	if (cfg.stats) /* before the Redis drain: time and rate are the capture path's */
+		print_stats(eng, &reg, now_s() - t0, opened, truncated);
 	if (close_redis(eng, cfg.stats) < 0)
 		rc = 1;
-	if (cfg.stats)
-		print_stats(eng, &reg, now_s() - t0, opened, truncated);
 	if (sink->close(sink) < 0) {
 		mt_err("%s: writing the output failed", cfg.output);
 		rc = 1;

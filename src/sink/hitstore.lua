@@ -47,44 +47,69 @@ if new == 0 then
   for i = 1, #idx do r[#r + 1] = idx[i] end
   return r
 end
-local isnew = redis.call('HSETNX', site, 'ip', ip)
+-- one read and one write of the site hash per hit
+local F_ = {'ip', 'first_seen', 'last_seen', 'hits', 'protocols', 'coins', 'pools', 'wallets', 'workers',
+  'agents', 'probes', 'country', 'subdivision', 'asn', 'credit_code', 'company'}
+local cur = redis.call('HMGET', site, unpack(F_))
+local set = {}
+local function sv(k, v) set[#set + 1] = k; set[#set + 1] = v end
+local isnew = not cur[1]
+if isnew then sv('ip', ip) end
 local fsv = math.floor((tonumber(fstart) or ts * 1e6) / 1e6)
-local fs = tonumber(redis.call('HGET', site, 'first_seen'))
-if not fs or fsv < fs then redis.call('HSET', site, 'first_seen', I(fsv)) end
-local prev = tonumber(redis.call('HGET', site, 'last_seen'))
+local fs = tonumber(cur[2])
+if not fs or fsv < fs then sv('first_seen', I(fsv)) end
+local prev = tonumber(cur[3])
 local ls = prev
 if not ls or ts > ls then
-  redis.call('HSET', site, 'last_seen', I(ts))
+  sv('last_seen', I(ts))
   ls = ts
 end
-redis.call('HSET', site, 'updated', I(now))
-redis.call('HINCRBY', site, 'hits', 1)
-local function add(field, v)
-  if not v then return end
-  local cur = redis.call('HGET', site, field)
-  local a = {}
-  if cur then a = cjson.decode(cur) end
-  for i = 1, #a do if a[i] == v then return end end
-  if #a >= 64 then return end
-  a[#a + 1] = v
-  redis.call('HSET', site, field, cjson.encode(a))
+sv('updated', I(now))
+sv('hits', I((tonumber(cur[4]) or 0) + 1))
+-- distinct-value arrays (JSON, at most 64): cjson writes elements separated by ',' with every
+-- '"' inside a string escaped, so ',"v"]'-style matches only ever hit whole elements
+local function has(c, ev)
+  return string.find(c, '[' .. ev .. ']', 1, true) or string.find(c, '[' .. ev .. ',', 1, true) or
+    string.find(c, ',' .. ev .. ',', 1, true) or string.find(c, ',' .. ev .. ']', 1, true)
 end
-add('protocols', S(m.protocol))
-add('coins', S(m.coin))
-add('pools', S(m.pool_host))
-add('wallets', S(m.wallet))
-add('workers', S(m.worker))
-add('agents', S(m.agent))
-add('probes', probe)
+local vals = {S(m.protocol), S(m.coin), S(m.pool_host), S(m.wallet), S(m.worker), S(m.agent), probe}
+local added = {}
+local arr = {}
+for i = 1, 7 do
+  local v, c = vals[i], cur[4 + i]
+  if v then
+    local ev = cjson.encode(v)
+    if not c then
+      c = '[' .. ev .. ']'
+      sv(F_[4 + i], c)
+      added[i] = true
+    elseif not has(c, ev) then
+      local a = cjson.decode(c)
+      if #a < 64 then
+        a[#a + 1] = v
+        c = cjson.encode(a)
+        sv(F_[4 + i], c)
+      end
+      added[i] = true
+    end
+  end
+  arr[i] = c
+end
 -- enrichment: from the latest hit (packet time) that carries it
+local eidx = false
 if not prev or ts >= prev then
   local e = {country = S(geo.country), subdivision = S(geo.subdivision), city = S(geo.city),
     city_zh = S(geo.city_zh), latitude = S(geo.latitude), longitude = S(geo.longitude),
     asn = S(asn.number), org = S(asn.org), company = S(ent.company), credit_code = S(ent.credit_code),
     site_address = S(ent.site_address), kind = S(ent.kind), verdict = S(mi.verdict)}
-  for k, v in pairs(e) do redis.call('HSET', site, k, v) end
+  for k, v in pairs(e) do sv(k, v) end
+end
+if S(geo.country) ~= (cur[12] or nil) or S(geo.subdivision) ~= (cur[13] or nil) or S(asn.number) ~= (cur[14] or nil)
+  or S(ent.credit_code) ~= (cur[15] or nil) or S(ent.company) ~= (cur[16] or nil) then
+  eidx = true
 end
 -- estimates: each flow's latest estimate; site totals = sums over flows
+local flows_changed = false
 local est = h.estimate
 if type(est) == 'table' then
   local fk = probe .. '|' .. (S(h.community_id) or '') .. '|' .. fstart
@@ -100,44 +125,74 @@ if type(est) == 'table' then
       nf.power_w = {low = N(pw.low), best = N(pw.best), high = N(pw.high)}
     end
     redis.call('HSET', flows, fk, cjson.encode(nf))
+    flows_changed = not o
+    local names, delta = {}, {}
     local function adj(f, sign)
       if not f then return end
       for _, k in ipairs({'hashrate_hs', 'hashrate_low_hs', 'hashrate_high_hs'}) do
         if N(f[k]) then
           local key = k .. ':' .. tostring(f.algo)
-          local v = (tonumber(redis.call('HGET', site, key)) or 0) + sign * f[k]
-          if v < 0 then v = 0 end
-          redis.call('HSET', site, key, F(v))
+          if not delta[key] then names[#names + 1] = key; delta[key] = 0 end
+          delta[key] = delta[key] + sign * f[k]
         end
       end
       local p = T(f.power_w)
       for _, k in ipairs({'low', 'best', 'high'}) do
         if N(p[k]) then
-          local v = (tonumber(redis.call('HGET', site, 'power_w_' .. k)) or 0) + sign * p[k]
-          if v < 0 then v = 0 end
-          redis.call('HSET', site, 'power_w_' .. k, F(v), 'energy_kwh_day_' .. k, F(v * 24 / 1000))
+          local key = 'power_w_' .. k
+          if not delta[key] then names[#names + 1] = key; delta[key] = 0 end
+          delta[key] = delta[key] + sign * p[k]
         end
       end
     end
     adj(o, -1)
     adj(nf, 1)
-    redis.call('HSET', site, 'estimate_updated', I(now))
+    if #names > 0 then
+      local tot = redis.call('HMGET', site, unpack(names))
+      for i = 1, #names do
+        local v = (tonumber(tot[i]) or 0) + delta[names[i]]
+        if v < 0 then v = 0 end
+        sv(names[i], F(v))
+        if string.sub(names[i], 1, 8) == 'power_w_' then
+          sv('energy_kwh_day_' .. string.sub(names[i], 9), F(v * 24 / 1000))
+        end
+      end
+    end
+    sv('estimate_updated', I(now))
   end
 end
-local w = redis.call('HGET', site, 'workers')
-local nw = 0
-if w then nw = #cjson.decode(w) end
-redis.call('HSET', site, 'workers_seen', I(nw), 'machines_est', I(math.max(nw, redis.call('HLEN', flows))))
-if isnew == 1 then
+if isnew or added[5] or flows_changed then
+  local nw = 0
+  if arr[5] then nw = select(2, string.gsub(arr[5], '","', '')) + 1 end
+  sv('workers_seen', I(nw))
+  sv('machines_est', I(math.max(nw, redis.call('HLEN', flows))))
+end
+redis.call('HSET', site, unpack(set))
+if isnew then
   redis.call('PUBLISH', 'mt:events', cjson.encode({type = 'new_site', site = ip, hit_id = hid, probe = probe}))
 end
 redis.call('PUBLISH', 'mt:events', cjson.encode({type = 'hit', site = ip, hit_id = hid, probe = probe}))
+-- index keys that can be new for this site (all of them on a replay, above)
+local nidx = {}
+if added[7] then nidx[#nidx + 1] = 'mt:idx:probe:' .. probe end
+if added[3] then nidx[#nidx + 1] = 'mt:idx:pool:' .. vals[3] end
+if added[4] then nidx[#nidx + 1] = 'mt:idx:wallet:' .. vals[4] end
+if eidx then
+  for i = 1, #idx do
+    local k = idx[i]
+    if string.find(k, 'mt:idx:company', 1, true) == 1 or string.find(k, 'mt:idx:region:', 1, true) == 1
+      or string.find(k, 'mt:idx:asn:', 1, true) == 1 then
+      nidx[#nidx + 1] = k
+    end
+  end
+end
+local zchg = isnew or ls ~= prev
 if op == 'all' then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
-  redis.call('ZADD', KEYS[5], 'GT', I(ls), ip)
-  for i = 1, #idx do redis.call('SADD', idx[i], ip) end
+  if zchg then redis.call('ZADD', KEYS[5], 'GT', I(ls), ip) end
+  for i = 1, #nidx do redis.call('SADD', nidx[i], ip) end
   return 1
 end
-local r = {1, isnew, I(ls)}
-for i = 1, #idx do r[#r + 1] = idx[i] end
+local r = {1, isnew and 1 or 0, I(ls)}
+for i = 1, #nidx do r[#r + 1] = nidx[i] end
 return r

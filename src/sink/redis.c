@@ -69,6 +69,7 @@ typedef struct rsink {
 	uint8_t *q;
 	size_t qcap, qhead, qtail, qused, qn;
 	int stop, waiting, inflight;
+	uint64_t wqueued, wdropped; /* writers' counters */
 	mt_redis_stats st;      /* published copy (thread's counters + writers' queued/dropped) */
 	counter ctr[MT_REDIS_MAX_COUNTERS];
 	int nctr;
@@ -266,6 +267,7 @@ static int rs_write(mt_sink *b, const char *json, size_t len)
 
 	pthread_mutex_lock(&s->m);
 	if (len > MT_REDIS_MAX_RECORD || s->qused + 4 + len > s->qcap || s->stop) {
+		s->wdropped++;
 		s->st.dropped++;
 		b->errors++;
 		rc = -ENOBUFS;
@@ -274,6 +276,7 @@ static int rs_write(mt_sink *b, const char *json, size_t len)
 		q_put(s, json, len);
 		s->qused += 4 + len;
 		s->qn++;
+		s->wqueued++;
 		s->st.queued++;
 		b->written++;
 		if (s->waiting)
@@ -683,10 +686,9 @@ out:
 static void publish_stats(rsink *s)
 {
 	pthread_mutex_lock(&s->m);
-	uint64_t q = s->st.queued, d = s->st.dropped;
 	s->st = s->t;
-	s->st.queued = q;
-	s->st.dropped = d + s->t.dropped;
+	s->st.queued = s->wqueued;
+	s->st.dropped = s->wdropped + s->t.dropped;
 	if (s->sp) {
 		mt_spool_stats ss;
 		mt_spool_get_stats(s->sp, &ss);
@@ -840,6 +842,9 @@ static int step(rsink *s)
 		}
 		arena_clear(s);
 		s->nheld = 0;
+		pthread_mutex_lock(&s->m);
+		s->inflight = 0;
+		pthread_mutex_unlock(&s->m);
 		return 1;
 	}
 	if (s->sp && mt_spool_pending(s->sp) > 0) {
@@ -948,18 +953,19 @@ static void *sink_main(void *arg)
 
 /* ---- the sink ---- */
 
-/* Waits until the queue is delivered or spooled; gives up after a command time-out without progress. */
+/* Waits until the queue is delivered or spooled; gives up after a command time-out and the
+ * longest reconnect back-off without progress. */
 static int rs_flush(mt_sink *b)
 {
 	rsink *s = (rsink *)b;
-	uint64_t end = mono_ms() + s->to_ms + 1000;
+	uint64_t end = mono_ms() + s->to_ms + 3000;
 	size_t last = (size_t)-1;
 	int rc = 0;
 	pthread_mutex_lock(&s->m);
 	while (s->qn > 0 || s->inflight) {
 		if (s->qn != last) {
 			last = s->qn;
-			end = mono_ms() + s->to_ms + 1000;
+			end = mono_ms() + s->to_ms + 3000;
 		}
 		if (mono_ms() >= end) {
 			rc = -ETIMEDOUT;
