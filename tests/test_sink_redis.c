@@ -236,7 +236,7 @@ START_TEST(t_acl)
 	freeReplyObject(r);
 	snprintf(url, sizeof(url), "redis://mt:wrong@127.0.0.1:%d/0", srv.port);
 	ck_assert_ptr_null(open_url(url, "p", err, sizeof(err)));
-	ck_assert_msg(strstr(err, "AUTH"), "%s", err);
+	ck_assert_msg(strstr(err, "AUTH refused"), "%s", err);
 	snprintf(url, sizeof(url), "redis://mt:s3cret@127.0.0.1:%d/0", srv.port);
 	mt_sink *s = open_url(url, "p-acl", err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
@@ -464,10 +464,14 @@ START_TEST(t_bench)
 {
 	char b[4096];
 	mt_rsrv_start(&srv);
-	mt_sink *s = open_sink(srv.port, "p-bench");
+	char url[64], err[256];
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", srv.port);
+	mt_redis_cfg cfg = { .url = url, .probe_id = "p-bench", .drain_ms = 50000 };
+	mt_sink *s = mt_sink_redis_open(&cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
 	struct timespec a, e;
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (int i = 0; i < 20000; i++)
+	for (int i = 0; i < 5000; i++)
 		put(s, b, rec(b, sizeof(b), i % 200 + 1, i / 200, i % 5 + 1, "update", 100, 10, 1));
 	mt_redis_stats st;
 	int crc = mt_sink_redis_close(s, &st);
@@ -478,10 +482,10 @@ START_TEST(t_bench)
 	fflush(stdout);
 	ck_assert_int_eq(crc, 0);
 	double dt = (double)(e.tv_sec - a.tv_sec) + (double)(e.tv_nsec - a.tv_nsec) / 1e9;
-	printf("sink: 20000 enriched hits with estimates in %.3f s = %.0f hits/s (tests/bench/redis-bench measures properly)\n",
-	       dt, 20000 / dt);
-	ck_assert_uint_eq(st.sent, 20000);
-	ck_assert_int_eq(mt_rqi(srv.port, "XLEN", "mt:hits", NULL), 20000);
+	printf("sink: 5000 enriched hits with estimates in %.3f s = %.0f hits/s (tests/bench/redis-bench measures properly)\n",
+	       dt, 5000 / dt);
+	ck_assert_uint_eq(st.sent, 5000);
+	ck_assert_int_eq(mt_rqi(srv.port, "XLEN", "mt:hits", NULL), 5000);
 	mt_rsrv_cleanup(&srv);
 }
 END_TEST

@@ -30,20 +30,25 @@ local function S(x)
 end
 local m, mi = T(h.mining), T(h.miner)
 local geo, asn, ent = T(mi.geo), T(mi.asn), T(mi.enterprise)
-local idx = {'mt:idx:probe:' .. probe}
-local function ix(p, v) if v then idx[#idx + 1] = p .. v end end
-ix('mt:idx:pool:', S(m.pool_host))
-ix('mt:idx:wallet:', S(m.wallet))
-ix('mt:idx:company:', S(ent.credit_code))
-ix('mt:idx:companyname:', S(ent.company))
-local cc, sub = S(geo.country), S(geo.subdivision)
-if cc then
-  ix('mt:idx:region:', cc)
-  if sub then ix('mt:idx:region:', cc .. ':' .. sub) end
+-- every index key of this hit (a replay in cluster mode rewrites them all; see below)
+local function all_idx()
+  local idx = {'mt:idx:probe:' .. probe}
+  local function ix(p, v) if v then idx[#idx + 1] = p .. v end end
+  ix('mt:idx:pool:', S(m.pool_host))
+  ix('mt:idx:wallet:', S(m.wallet))
+  ix('mt:idx:company:', S(ent.credit_code))
+  ix('mt:idx:companyname:', S(ent.company))
+  local cc, sub = S(geo.country), S(geo.subdivision)
+  if cc then
+    ix('mt:idx:region:', cc)
+    if sub then ix('mt:idx:region:', cc .. ':' .. sub) end
+  end
+  ix('mt:idx:asn:', S(asn.number))
+  return idx
 end
-ix('mt:idx:asn:', S(asn.number))
 if new == 0 then
   local r = {0, 0, redis.call('HGET', site, 'last_seen') or I(ts)}
+  local idx = all_idx()
   for i = 1, #idx do r[#r + 1] = idx[i] end
   return r
 end
@@ -66,11 +71,22 @@ if not ls or ts > ls then
 end
 sv('updated', I(now))
 sv('hits', I((tonumber(cur[4]) or 0) + 1))
--- distinct-value arrays (JSON, at most 64): cjson writes elements separated by ',' with every
--- '"' inside a string escaped, so ',"v"]'-style matches only ever hit whole elements
+-- distinct-value arrays (JSON, at most 64): cjson writes elements separated by ',' and escapes
+-- every '"' inside a string, so a match of the quoted value that starts after '[' or ',' and ends
+-- before ']' or ',' is a whole element
 local function has(c, ev)
-  return string.find(c, '[' .. ev .. ']', 1, true) or string.find(c, '[' .. ev .. ',', 1, true) or
-    string.find(c, ',' .. ev .. ',', 1, true) or string.find(c, ',' .. ev .. ']', 1, true)
+  local from, n = 1, #ev
+  while true do
+    local i = string.find(c, ev, from, true)
+    if not i then return false end
+    local b, a = string.byte(c, i - 1), string.byte(c, i + n)
+    if (b == 91 or b == 44) and (a == 93 or a == 44) then return true end
+    from = i + 1
+  end
+end
+local function quote(v)
+  if string.find(v, '[%c"\\/\128-\255]') then return cjson.encode(v) end
+  return '"' .. v .. '"'
 end
 local vals = {S(m.protocol), S(m.coin), S(m.pool_host), S(m.wallet), S(m.worker), S(m.agent), probe}
 local added = {}
@@ -78,7 +94,7 @@ local arr = {}
 for i = 1, 7 do
   local v, c = vals[i], cur[4 + i]
   if v then
-    local ev = cjson.encode(v)
+    local ev = quote(v)
     if not c then
       c = '[' .. ev .. ']'
       sv(F_[4 + i], c)
@@ -168,16 +184,18 @@ if isnew or added[5] or flows_changed then
   sv('machines_est', I(math.max(nw, redis.call('HLEN', flows))))
 end
 redis.call('HSET', site, unpack(set))
-if isnew then
-  redis.call('PUBLISH', 'mt:events', cjson.encode({type = 'new_site', site = ip, hit_id = hid, probe = probe}))
-end
-redis.call('PUBLISH', 'mt:events', cjson.encode({type = 'hit', site = ip, hit_id = hid, probe = probe}))
+-- ip (hex digits, '.', ':'), hit_id (hex) and probe (no '"', '\\', controls) are checked by the
+-- writer, so plain concatenation is valid JSON and cheaper than cjson.encode
+local tail = '","site":"' .. ip .. '","hit_id":"' .. hid .. '","probe":"' .. probe .. '"}'
+if isnew then redis.call('PUBLISH', 'mt:events', '{"type":"new_site' .. tail) end
+redis.call('PUBLISH', 'mt:events', '{"type":"hit' .. tail)
 -- index keys that can be new for this site (all of them on a replay, above)
 local nidx = {}
 if added[7] then nidx[#nidx + 1] = 'mt:idx:probe:' .. probe end
 if added[3] then nidx[#nidx + 1] = 'mt:idx:pool:' .. vals[3] end
 if added[4] then nidx[#nidx + 1] = 'mt:idx:wallet:' .. vals[4] end
 if eidx then
+  local idx = all_idx()
   for i = 1, #idx do
     local k = idx[i]
     if string.find(k, 'mt:idx:company', 1, true) == 1 or string.find(k, 'mt:idx:region:', 1, true) == 1

@@ -130,8 +130,10 @@ static redisContext *open_ctx(mt_rc *rc, const char *host, int port, int is_unix
 		const char *a[3] = { "AUTH", rc->u.user[0] ? rc->u.user : rc->u.pass, rc->u.pass };
 		r = cmd(c, rc->u.user[0] ? 3 : 2, a);
 		if (!r || r->type == REDIS_REPLY_ERROR) {
-			if (err)
-				snprintf(err, errlen, "redis AUTH failed%s%s", r ? ": " : "", r ? r->str : "");
+			if (err && r)
+				snprintf(err, errlen, "redis AUTH refused: %s", r->str);
+			else if (err)
+				snprintf(err, errlen, "redis AUTH: %s", c->errstr);
 			goto fail;
 		}
 		freeReplyObject(r);
@@ -149,8 +151,11 @@ static redisContext *open_ctx(mt_rc *rc, const char *host, int port, int is_unix
 		freeReplyObject(r);
 	}
 	if (load_script(rc, c) < 0) {
-		if (err)
-			snprintf(err, errlen, "redis SCRIPT LOAD failed (is EVALSHA/SCRIPT allowed for this user?)");
+		/* no reply at all is a time-out (a hung server): not the user's rights */
+		if (err && c->err)
+			snprintf(err, errlen, "redis SCRIPT LOAD: %s", c->errstr);
+		else if (err)
+			snprintf(err, errlen, "redis SCRIPT LOAD refused (is SCRIPT LOAD/EVALSHA allowed for this user?)");
 		redisFree(c);
 		return NULL;
 	}

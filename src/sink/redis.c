@@ -1058,7 +1058,8 @@ static int valid_probe(const char *p)
 	if (!p[0])
 		return 0;
 	for (; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '|' || *p == '{' || *p == '}' || (unsigned char)*p >= 0x7f)
+		if ((unsigned char)*p <= ' ' || *p == '|' || *p == '{' || *p == '}' || *p == '"' || *p == '\\' ||
+		    (unsigned char)*p >= 0x7f)
 			return 0;
 	return 1;
 }
@@ -1091,7 +1092,7 @@ mt_sink *mt_sink_redis_open(const mt_redis_cfg *cfg, char *err, size_t errlen)
 		snprintf(s->probe, sizeof(s->probe), "probe");
 	}
 	if (!valid_probe(s->probe)) {
-		snprintf(err, errlen, "probe id '%s': use printable characters without blanks, '|', '{', '}'", s->probe);
+		snprintf(err, errlen, "probe id '%s': use printable ASCII without blanks, '|', '{', '}', '\"', '\\\\'", s->probe);
 		goto fail;
 	}
 	s->to_ms = cfg->timeout_ms ? cfg->timeout_ms : MT_REDIS_DEFAULT_TIMEOUT_MS;
@@ -1120,7 +1121,7 @@ mt_sink *mt_sink_redis_open(const mt_redis_cfg *cfg, char *err, size_t errlen)
 	int crc = mt_rc_connect(s->rc, cerr, sizeof(cerr));
 	if (crc == 0) {
 		s->up = 1;
-	} else if (crc == -EINVAL || strstr(cerr, "AUTH") || strstr(cerr, "SCRIPT")) {
+	} else if (crc == -EINVAL || strstr(cerr, "refused")) { /* a server that answers no: fix the config */
 		snprintf(err, errlen, "%s", cerr);
 		goto fail;
 	} else {
