@@ -27,6 +27,7 @@ struct mt_rc {
 	const char *script;
 	char sha[41];
 	int cluster, connected, stale;
+	int denied; /* the last open got an error reply to AUTH or SCRIPT LOAD */
 	rc_node node[MT_RC_MAX_NODES];
 	int nnodes;
 	int16_t slot[MT_RC_SLOTS]; /* node index, -1 unknown */
@@ -130,6 +131,7 @@ static redisContext *open_ctx(mt_rc *rc, const char *host, int port, int is_unix
 		const char *a[3] = { "AUTH", rc->u.user[0] ? rc->u.user : rc->u.pass, rc->u.pass };
 		r = cmd(c, rc->u.user[0] ? 3 : 2, a);
 		if (!r || r->type == REDIS_REPLY_ERROR) {
+			rc->denied = r != NULL;
 			if (err && r)
 				snprintf(err, errlen, "redis AUTH refused: %s", r->str);
 			else if (err)
@@ -156,6 +158,7 @@ static redisContext *open_ctx(mt_rc *rc, const char *host, int port, int is_unix
 			snprintf(err, errlen, "redis SCRIPT LOAD: %s", c->errstr);
 		else if (err)
 			snprintf(err, errlen, "redis SCRIPT LOAD refused (is SCRIPT LOAD/EVALSHA allowed for this user?)");
+		rc->denied = !c->err;
 		redisFree(c);
 		return NULL;
 	}
@@ -267,9 +270,10 @@ int mt_rc_connect(mt_rc *rc, char *err, size_t errlen)
 	mt_rc_disconnect(rc);
 	rc->cluster = 0;
 	rc->nnodes = 0;
+	rc->denied = 0;
 	redisContext *c = open_ctx(rc, rc->u.host, rc->u.port, rc->u.is_unix, err, errlen);
 	if (!c)
-		return -ECONNREFUSED;
+		return rc->denied ? -EACCES : -ECONNREFUSED;
 	if (rc->u.is_unix) {
 		rc->nnodes = 1;
 		rc->node[0].c = c;

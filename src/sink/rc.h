@@ -40,7 +40,8 @@ mt_rc *mt_rc_new(const mt_redis_url *u, unsigned connect_timeout_ms, unsigned cm
 		 const char *script);
 
 /* Connects to the seed, authenticates, tells standalone from cluster (CLUSTER SLOTS), loads
- * the script. 0, or a negative errno with a reason in err. */
+ * the script. 0, -EACCES when the server refused AUTH or SCRIPT LOAD, or another negative
+ * errno (not reachable, time-out) with a reason in err. */
 int mt_rc_connect(mt_rc *rc, char *err, size_t errlen);
 
 /* 1 in cluster mode (after a successful connect). */

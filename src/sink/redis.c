@@ -251,14 +251,6 @@ static void q_put(rsink *s, const void *p, size_t n)
 	s->qtail = (s->qtail + n) % s->qcap;
 }
 
-static void q_get(rsink *s, void *p, size_t n)
-{
-	size_t first = s->qcap - s->qhead < n ? s->qcap - s->qhead : n;
-	memcpy(p, s->q + s->qhead, first);
-	memcpy((uint8_t *)p + first, s->q, n - first);
-	s->qhead = (s->qhead + n) % s->qcap;
-}
-
 static int rs_write(mt_sink *b, const char *json, size_t len)
 {
 	rsink *s = (rsink *)b;
@@ -279,7 +271,8 @@ static int rs_write(mt_sink *b, const char *json, size_t len)
 		s->wqueued++;
 		s->st.queued++;
 		b->written++;
-		if (s->waiting)
+		/* wake the thread for a full batch; else it looks every 100 ms anyway */
+		if (s->waiting && s->qn >= s->batch)
 			pthread_cond_signal(&s->cv);
 	}
 	pthread_mutex_unlock(&s->m);
@@ -316,24 +309,37 @@ static void arena_clear(rsink *s)
 	s->npr = s->abused = 0;
 }
 
-/* Moves up to max queued records into the arena. Returns how many. */
+/* Copies n bytes at ring offset off out (wrapping). */
+static void q_peek(const rsink *s, size_t off, void *p, size_t n)
+{
+	size_t first = s->qcap - off < n ? s->qcap - off : n;
+	memcpy(p, s->q + off, first);
+	memcpy((uint8_t *)p + first, s->q, n - first);
+}
+
+/*
+ * Moves up to max queued records into the arena. Returns how many. The bytes are copied
+ * outside the lock: writers only fill free space, and only this thread frees it.
+ */
 static size_t take(rsink *s, size_t max)
 {
-	size_t n = 0;
+	size_t n = 0, off, bytes = 0, room = s->batch - s->npr;
 	pthread_mutex_lock(&s->m);
-	while (n < max && s->qn > 0 && s->npr < s->batch) {
+	off = s->qhead;
+	size_t avail = s->qn;
+	pthread_mutex_unlock(&s->m);
+	if (max > room)
+		max = room;
+	while (n < max && n < avail) {
 		uint32_t l;
-		size_t save_head = s->qhead;
-		q_get(s, &l, 4);
+		q_peek(s, off, &l, 4);
 		if (s->abused + l > s->abcap) {
 			size_t nc = s->abcap ? s->abcap : 1 << 16;
 			while (nc < s->abused + l)
 				nc *= 2;
 			uint8_t *na = realloc(s->ab, nc);
-			if (!na) {
-				s->qhead = save_head;
+			if (!na)
 				break;
-			}
 			s->ab = na;
 			s->abcap = nc;
 		}
@@ -341,12 +347,16 @@ static size_t take(rsink *s, size_t max)
 		r->off = (uint32_t)s->abused;
 		r->len = l;
 		r->ok = r->done = 0;
-		q_get(s, s->ab + s->abused, l);
+		q_peek(s, (off + 4) % s->qcap, s->ab + s->abused, l);
 		s->abused += l;
-		s->qused -= 4 + l;
-		s->qn--;
+		off = (off + 4 + l) % s->qcap;
+		bytes += 4 + l;
 		n++;
 	}
+	pthread_mutex_lock(&s->m);
+	s->qhead = off;
+	s->qused -= bytes;
+	s->qn -= n;
 	s->inflight = s->npr > 0;
 	pthread_mutex_unlock(&s->m);
 	return n;
@@ -1121,7 +1131,7 @@ mt_sink *mt_sink_redis_open(const mt_redis_cfg *cfg, char *err, size_t errlen)
 	int crc = mt_rc_connect(s->rc, cerr, sizeof(cerr));
 	if (crc == 0) {
 		s->up = 1;
-	} else if (crc == -EINVAL || strstr(cerr, "refused")) { /* a server that answers no: fix the config */
+	} else if (crc == -EINVAL || crc == -EACCES) { /* a server that answers no: fix the config */
 		snprintf(err, errlen, "%s", cerr);
 		goto fail;
 	} else {
