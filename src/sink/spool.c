@@ -20,6 +20,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "util/log.h"
+
 #define SEG_MIN (64u << 10)
 #define SEG_MAX (64u << 20)
 
@@ -310,6 +312,9 @@ mt_spool *mt_spool_open(const char *dir, uint64_t max_bytes, int policy, char *e
 		snprintf(err, errlen, "spool %s: not a folder", dir);
 		goto fail;
 	}
+	if (stt.st_mode & 077) /* made by someone else: hit records name miners and wallets */
+		mt_warn("spool %s: the folder is open to other users (mode %03o); 0700 is advised", dir,
+			(unsigned)(stt.st_mode & 0777));
 	d = opendir(dir);
 	if (!d) {
 		snprintf(err, errlen, "spool %s: %s", dir, strerror(errno));
