@@ -335,7 +335,8 @@ mt_spool *mt_spool_open(const char *dir, uint64_t max_bytes, int policy, char *e
 		}
 	}
 	closedir(d);
-	qsort(sp->s, sp->n, sizeof(*sp->s), cmp_seg);
+	if (sp->n) /* qsort wants a real array even for 0 elements */
+		qsort(sp->s, sp->n, sizeof(*sp->s), cmp_seg);
 	read_pos(sp, &pid, &poff, &pcnt);
 	for (size_t i = 0; i < sp->n; i++) {
 		int rc = scan_seg(sp, &sp->s[i]);
