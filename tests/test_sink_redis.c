@@ -377,10 +377,14 @@ START_TEST(t_cluster_redirects)
 		 "redis-cli --cluster create 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d --cluster-yes >/dev/null 2>&1",
 		 n[0].port, n[1].port, n[2].port);
 	ck_assert_int_eq(system(cmd), 0);
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 200; i++) { /* cluster_state:ok on every node */
 		char info[4096];
-		mt_rqs(n[0].port, "CLUSTER", "INFO", NULL, info, sizeof(info));
-		if (strstr(info, "cluster_state:ok"))
+		int ok = 0;
+		for (int k = 0; k < 3; k++) {
+			mt_rqs(n[k].port, "CLUSTER", "INFO", NULL, info, sizeof(info));
+			ok += strstr(info, "cluster_state:ok") != NULL;
+		}
+		if (ok == 3)
 			break;
 		usleep(50000);
 	}

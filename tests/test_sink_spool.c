@@ -83,6 +83,9 @@ START_TEST(t_order_restart)
 	mt_spool_stats ss;
 	mt_spool_get_stats(sp, &ss);
 	ck_assert_uint_eq(ss.found, 60);
+	char e2[256];
+	ck_assert_ptr_null(mt_spool_open(dir, 0, MT_SPOOL_DROP_NEWEST, e2, sizeof(e2))); /* one user at a time */
+	ck_assert_msg(strstr(e2, "in use"), "%s", e2);
 	for (int i = 100; i < 110; i++)
 		put(sp, i);
 	expect(sp, 40, 70);

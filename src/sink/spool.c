@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ struct mt_spool {
 	int policy;
 	seg *s;
 	size_t n, cap;
+	int lockfd; /* DIR/lock, flock()ed while open: one process per spool */
 	int wfd;   /* the segment this run appends to (always the last one), or -1 */
 	int rfd;   /* open read file, or -1 */
 	uint64_t rfd_id;
@@ -291,7 +293,7 @@ mt_spool *mt_spool_open(const char *dir, uint64_t max_bytes, int policy, char *e
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	sp->wfd = sp->rfd = -1;
+	sp->wfd = sp->rfd = sp->lockfd = -1;
 	sp->policy = policy;
 	sp->max_bytes = max_bytes ? max_bytes : MT_SPOOL_DEFAULT_MAX;
 	sp->seg_max = sp->max_bytes / 8;
@@ -315,6 +317,15 @@ mt_spool *mt_spool_open(const char *dir, uint64_t max_bytes, int policy, char *e
 	if (stt.st_mode & 077) /* made by someone else: hit records name miners and wallets */
 		mt_warn("spool %s: the folder is open to other users (mode %03o); 0700 is advised", dir,
 			(unsigned)(stt.st_mode & 0777));
+	char lpath[600];
+	snprintf(lpath, sizeof(lpath), "%s/lock", dir);
+	sp->lockfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (sp->lockfd < 0 || flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen, "spool %s: %s", dir,
+			 errno == EWOULDBLOCK ? "in use by another minetrace (give each process its own --spool)"
+					      : strerror(errno));
+		goto fail;
+	}
 	d = opendir(dir);
 	if (!d) {
 		snprintf(err, errlen, "spool %s: %s", dir, strerror(errno));
@@ -529,6 +540,8 @@ void mt_spool_close(mt_spool *sp)
 		close(sp->wfd);
 	if (sp->rfd >= 0)
 		close(sp->rfd);
+	if (sp->lockfd >= 0)
+		close(sp->lockfd); /* releases the flock */
 	free(sp->s);
 	free(sp->buf);
 	free(sp);

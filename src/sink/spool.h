@@ -25,7 +25,8 @@ typedef struct mt_spool mt_spool;
 
 /*
  * Opens (creating it 0700 if missing) the spool folder and indexes what earlier
- * runs left there, checking each record's CRC. Not thread-safe: one thread uses it.
+ * runs left there, checking each record's CRC. Not thread-safe: one thread uses it; one
+ * process per folder (a lock file; a second open fails with "in use").
  * Returns NULL with a reason in err.
  */
 mt_spool *mt_spool_open(const char *dir, uint64_t max_bytes, int policy, char *err, size_t errlen);
