@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1146,7 +1147,14 @@ mt_sink *mt_sink_redis_open(const mt_redis_cfg *cfg, char *err, size_t errlen)
 			mt_info("spool %s: %llu records from an earlier run to deliver, %llu torn", cfg->spool_dir,
 				(unsigned long long)ss.found, (unsigned long long)ss.torn);
 	}
-	if (pthread_create(&s->th, NULL, sink_main, s) != 0) {
+	/* The thread blocks every signal: SIGTERM and friends go to the capture thread, and a
+	 * SIGPIPE from a connection Redis closed becomes EPIPE (hiredis writes with write(2)). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int tc = pthread_create(&s->th, NULL, sink_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (tc != 0) {
 		snprintf(err, errlen, "cannot start the Redis thread");
 		goto fail;
 	}
