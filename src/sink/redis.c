@@ -1129,7 +1129,10 @@ mt_sink *mt_sink_redis_open(const mt_redis_cfg *cfg, char *err, size_t errlen)
 	}
 	/* A first connection now, so that a wrong password is an error at start, not a silent spool. */
 	char cerr[256];
+	unsigned cto = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : MT_REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
+	mt_rc_set_timeout(s->rc, cto < s->to_ms ? cto : s->to_ms); /* a hung server delays the start less */
 	int crc = mt_rc_connect(s->rc, cerr, sizeof(cerr));
+	mt_rc_set_timeout(s->rc, s->to_ms);
 	if (crc == 0) {
 		s->up = 1;
 	} else if (crc == -EINVAL || crc == -EACCES) { /* a server that answers no: fix the config */
