@@ -474,8 +474,14 @@ int mt_spool_next(mt_spool *sp, const uint8_t **rec, size_t *len)
 			if (seg_path(sp, g->id, path, sizeof(path)))
 				return -ENAMETOOLONG;
 			sp->rfd = open(path, O_RDONLY | O_CLOEXEC);
-			if (sp->rfd < 0)
-				return -errno;
+			if (sp->rfd < 0) { /* removed behind our back: its records are lost, counted */
+				sp->st.torn++;
+				sp->nrec_total -= g->nrec - sp->rd_rec;
+				g->nrec = sp->rd_rec;
+				sp->total -= g->size - sp->rd_off;
+				g->size = sp->rd_off;
+				continue;
+			}
 			sp->rfd_id = g->id;
 		}
 		int rc = read_rec(sp, sp->rfd, sp->rd_off, g->size, len);
@@ -484,6 +490,7 @@ int mt_spool_next(mt_spool *sp, const uint8_t **rec, size_t *len)
 			sp->st.torn++;
 			sp->nrec_total -= g->nrec - sp->rd_rec;
 			g->nrec = sp->rd_rec;
+			sp->total -= g->size - sp->rd_off;
 			g->size = sp->rd_off;
 			continue;
 		}
