@@ -205,6 +205,29 @@ START_TEST(t_full_policies)
 }
 END_TEST
 
+/* A file removed by hand while open: its records are counted as lost and delivery goes on. */
+START_TEST(t_removed)
+{
+	char path[128];
+	fresh();
+	mt_spool *sp = sopen(0, MT_SPOOL_DROP_NEWEST);
+	for (int i = 0; i < 10; i++)
+		put(sp, i);
+	mt_spool_close(sp);
+	sp = sopen(0, MT_SPOOL_DROP_NEWEST);
+	snprintf(path, sizeof(path), "%s/seg-%020d.mts", dir, 1);
+	ck_assert_int_eq(unlink(path), 0);
+	put(sp, 10);
+	expect(sp, 10, 1);
+	ck_assert_int_eq(mt_spool_commit(sp), 0);
+	mt_spool_stats ss;
+	mt_spool_get_stats(sp, &ss);
+	ck_assert_uint_eq(ss.torn, 1);
+	ck_assert_uint_eq(ss.pending, 0);
+	mt_spool_close(sp);
+}
+END_TEST
+
 START_TEST(t_crc)
 {
 	/* CRC-32/ISO-HDLC check value */
@@ -220,6 +243,7 @@ int main(void)
 	tcase_add_test(tc, t_order_restart);
 	tcase_add_test(tc, t_torn_every_length);
 	tcase_add_test(tc, t_full_policies);
+	tcase_add_test(tc, t_removed);
 	suite_add_tcase(s, tc);
 	int rc = mt_test_run(s);
 	if (dir[0]) {

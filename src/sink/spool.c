@@ -480,6 +480,10 @@ int mt_spool_next(mt_spool *sp, const uint8_t **rec, size_t *len)
 				g->nrec = sp->rd_rec;
 				sp->total -= g->size - sp->rd_off;
 				g->size = sp->rd_off;
+				if (sp->rd == sp->n - 1 && sp->wfd >= 0) {
+					close(sp->wfd);
+					sp->wfd = -1;
+				}
 				continue;
 			}
 			sp->rfd_id = g->id;
@@ -492,6 +496,10 @@ int mt_spool_next(mt_spool *sp, const uint8_t **rec, size_t *len)
 			g->nrec = sp->rd_rec;
 			sp->total -= g->size - sp->rd_off;
 			g->size = sp->rd_off;
+			if (sp->rd == sp->n - 1 && sp->wfd >= 0) { /* append to a fresh file from now on */
+				close(sp->wfd);
+				sp->wfd = -1;
+			}
 			continue;
 		}
 		if (rc < 0)
