@@ -631,13 +631,13 @@ START_TEST(t_captures)
 	mt_rsrv_start(&s);
 	paths("caps", out, err);
 	/* all captures in one run: -r for each */
-	const char *argv[200];
+	const char *argv[1100];
 	int k = 0;
 	char url[64], spool[160];
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", s.port);
 	snprintf(spool, sizeof(spool), "%s/spool", g_tmp);
 	argv[k++] = mt_bin();
-	char *names[180];
+	char *names[500];
 	int nn = 0;
 	const char *dirs[3] = { "pcaps", "../shared/corpus/mining", "../shared/corpus/benign" };
 	for (int d = 0; d < 3; d++) {
@@ -647,7 +647,7 @@ START_TEST(t_captures)
 			printf("captures: %s absent, not used\n", dirs[d]);
 			continue;
 		}
-		while ((de = readdir(dp)) && nn < 170) {
+		while ((de = readdir(dp)) && nn < 500) {
 			size_t l = strlen(de->d_name);
 			if ((l > 5 && !strcmp(de->d_name + l - 5, ".pcap")) || (l > 7 && !strcmp(de->d_name + l - 7, ".pcapng"))) {
 				names[nn] = malloc(600);
