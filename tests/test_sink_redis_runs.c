@@ -592,12 +592,13 @@ START_TEST(t_sigterm_stalled)
 	setup();
 	mt_rsrv_start(&s);
 	paths("sigterm", out, err);
-	run r = start_mt(s.port, NULL, out, err, "pG", NULL);
+	/* the default 2 s command time-out: a batch is waiting on the stopped server at SIGTERM */
+	run r = start_mt(s.port, NULL, out, err, "pG", "redis_timeout=2000");
 	feed(&r, 0, 30);
 	usleep(300000);
 	kill(s.pid, SIGSTOP);
 	feed(&r, 30, 30);
-	usleep(300000);
+	usleep(150000);
 	gettimeofday(&a, NULL);
 	kill(r.pid, SIGTERM);
 	/* minetrace reads its standard input with SA_RESTART: the loop sees the stop at the next packet */

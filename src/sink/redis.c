@@ -901,7 +901,7 @@ static int step(rsink *s)
 static void final_drain(rsink *s)
 {
 	uint64_t end = mono_ms() + s->drain_ms;
-	s->next_try_ms = 0;
+	/* Redis known to be away (still in its back-off): no new attempt, straight to the spool */
 	for (;;) {
 		uint64_t now = mono_ms();
 		if (now >= end)
