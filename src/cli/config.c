@@ -101,6 +101,28 @@ static const key_def keys[] = {
 	 "GeoIP2 ISP database file, optional (overrides the folder's)" GEO_NOTE},
 	{"geoip_registry", K_STR, OFF(geoip_registry), SZ(geoip_registry), 0, 0, "",
 	 "enterprise registry .mmdb made by minetrace-registry (overrides the folder's)" GEO_NOTE},
+	{"redis", K_STR, OFF(redis), SZ(redis), 0, 0, "",
+	 "Redis hit store: redis://[user:password@]host[:port][/db] or unix:///path[?db=N]; a cluster node works too (--redis)"},
+	{"probe_id", K_STR, OFF(probe_id), SZ(probe_id), 0, 0, "(host name)",
+	 "this probe's name in every Redis record (--probe-id)"},
+	{"redis_connect_timeout", K_U32, OFF(redis_connect_timeout), SZ(redis_connect_timeout), 10, 600000, "1000",
+	 "milliseconds to wait for a Redis connection"},
+	{"redis_timeout", K_U32, OFF(redis_timeout), SZ(redis_timeout), 10, 600000, "2000",
+	 "milliseconds to wait for a Redis reply before the hits go to the spool"},
+	{"redis_maxlen", K_U64, OFF(redis_maxlen), SZ(redis_maxlen), 1, UINT64_MAX, "1000000",
+	 "approximate length limit of the mt:hits stream (XADD MAXLEN ~)"},
+	{"redis_batch", K_U32, OFF(redis_batch), SZ(redis_batch), 1, 65536, "512",
+	 "hit records per pipelined Redis round trip"},
+	{"redis_queue_max", K_SIZE, OFF(redis_queue_max), SZ(redis_queue_max), 1 << 16, UINT64_MAX, "64M",
+	 "memory for hits waiting for the Redis thread; beyond it hits are dropped (counted)"},
+	{"redis_heartbeat", K_U32, OFF(redis_heartbeat), SZ(redis_heartbeat), 1, 86400, "5",
+	 "seconds between two updates of the mt:probe:<id> statistics hash"},
+	{"spool", K_STR, OFF(spool), SZ(spool), 0, 0, "",
+	 "folder where hits wait on disk while Redis is down or slow, delivered later, also by the next run (--spool)"},
+	{"spool_max", K_SIZE, OFF(spool_max), SZ(spool_max), 1 << 16, UINT64_MAX, "256M",
+	 "size limit of the spool folder (--spool-max)"},
+	{"spool_full", K_STR, OFF(spool_full), SZ(spool_full), 0, 0, "drop-newest",
+	 "when the spool is full: drop-newest (refuse new hits) or drop-oldest (delete the oldest file); counted (--spool-full)"},
 };
 
 void mt_config_default(mt_config *c)
@@ -114,6 +136,7 @@ void mt_config_default(mt_config *c)
 	c->ring_block_size = 1u << 20;
 	c->ring_block_timeout = 10;
 	c->promisc = 1;
+	snprintf(c->spool_full, sizeof(c->spool_full), "drop-newest");
 }
 
 int mt_config_parse_u64(const char *s, int size, uint64_t *out)

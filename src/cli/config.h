@@ -37,6 +37,15 @@ typedef struct mt_config {
 	char geoip_asn[MT_CONFIG_MAX_STR];
 	char geoip_isp[MT_CONFIG_MAX_STR];
 	char geoip_registry[MT_CONFIG_MAX_STR];
+	/* Redis hit store (issue 6) */
+	char redis[MT_CONFIG_MAX_STR];      /* URL, "" = off */
+	char probe_id[128];                 /* "" = host name */
+	char spool[MT_CONFIG_MAX_STR];      /* folder, "" = none */
+	char spool_full[16];                /* drop-newest | drop-oldest */
+	uint64_t spool_max;
+	uint64_t redis_queue_max;
+	uint32_t redis_connect_timeout, redis_timeout, redis_batch, redis_heartbeat;
+	uint64_t redis_maxlen;
 } mt_config;
 
 /* Fills the defaults. */

@@ -23,6 +23,10 @@
 #include "mt_config.h"
 #include "sink/sink.h"
 #include "util/jw.h"
+#if MT_HAVE_HIREDIS
+#include "sink/redis.h"
+#include "sink/spool.h"
+#endif
 #include "util/log.h"
 #include "util/perm.h"
 
@@ -47,6 +51,11 @@ enum {
 	OPT_CHROOT,
 	OPT_PIDFILE,
 	OPT_SYSLOG,
+	OPT_REDIS,
+	OPT_PROBE_ID,
+	OPT_SPOOL,
+	OPT_SPOOL_MAX,
+	OPT_SPOOL_FULL,
 };
 
 static const struct option long_opts[] = {
@@ -65,6 +74,11 @@ static const struct option long_opts[] = {
 	{"check-signatures", required_argument, NULL, OPT_CHECK_SIGNATURES},
 	{"geoip-dir", required_argument, NULL, OPT_GEOIP_DIR},
 	{"list-detectors", no_argument, NULL, OPT_LIST_DETECTORS},
+	{"redis", required_argument, NULL, OPT_REDIS},
+	{"probe-id", required_argument, NULL, OPT_PROBE_ID},
+	{"spool", required_argument, NULL, OPT_SPOOL},
+	{"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+	{"spool-full", required_argument, NULL, OPT_SPOOL_FULL},
 	{"config-keys", no_argument, NULL, OPT_CONFIG_KEYS},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -111,6 +125,12 @@ static void usage(FILE *fp)
 		"      --geoip-dir DIR   attribute both ends of each hit from the .mmdb files in DIR\n"
 		"                        (City, ASN, ISP, enterprise registry; typed by metadata)%s\n"
 		"      --list-detectors  list the detectors (built-in and plugins) and exit\n"
+		"      --redis URL       also store hits in Redis: redis://[user:password@]host[:port][/db]\n"
+		"                        or unix:///path[?db=N] (a Redis Cluster node works too)\n"
+		"      --probe-id ID     this probe's name in Redis records (default: the host name)\n"
+		"      --spool DIR       keep hits on disk while Redis is down or slow (delivered later)\n"
+		"      --spool-max SIZE  size limit of the spool (default 256M)\n"
+		"      --spool-full POLICY  drop-newest (default) or drop-oldest when the spool is full\n"
 		"  -v, --verbose         more log messages (repeat for debug)\n"
 		"      --version         print the version and exit\n"
 		"      --help            print this help and exit\n"
@@ -213,6 +233,27 @@ static void reload_enrich(mt_engine *e)
 
 static void single_report(const mt_engine *e, const char *why);
 
+static mt_sink *g_redis;      /* the Redis sink, when --redis is given */
+static uint64_t g_frames;
+
+/* Engine counters for the mt:probe:<id> hash. */
+static void redis_counters(const mt_engine *e)
+{
+#if MT_HAVE_HIREDIS
+	const mt_engine_stats *st = mt_engine_stats_get(e);
+	const mt_flow_stats *fs = mt_engine_flow_stats(e);
+
+	mt_sink_redis_set_counter(g_redis, "packets", st->packets);
+	mt_sink_redis_set_counter(g_redis, "bytes", st->bytes);
+	mt_sink_redis_set_counter(g_redis, "hits", st->hits);
+	mt_sink_redis_set_counter(g_redis, "flows", fs->created);
+	mt_sink_redis_set_counter(g_redis, "flows_evicted", fs->evicted);
+	mt_sink_redis_set_counter(g_redis, "sink_errors", st->sink_errors);
+#else
+	(void)e;
+#endif
+}
+
 static void frame_cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data,
 		     uint32_t cap_len, uint32_t wire_len)
 {
@@ -227,6 +268,105 @@ static void frame_cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *dat
 		}
 	}
 	mt_engine_frame(ctx, linktype, ts_us, data, cap_len, wire_len);
+	if (g_redis && (++g_frames & 0xFFFF) == 0)
+		redis_counters(ctx);
+}
+
+/* Starts the Redis sink (--redis). 0, or -1 after an error message. */
+static int open_redis(const mt_config *cfg, mt_engine *eng)
+{
+#if MT_HAVE_HIREDIS
+	mt_redis_cfg rc;
+	char err[512];
+	int pol = mt_spool_policy_parse(cfg->spool_full);
+
+	if (pol < 0) {
+		mt_err("spool_full: '%s' is not drop-newest or drop-oldest", cfg->spool_full);
+		return -1;
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.url = cfg->redis;
+	rc.probe_id = cfg->probe_id;
+	rc.connect_timeout_ms = cfg->redis_connect_timeout;
+	rc.timeout_ms = cfg->redis_timeout;
+	rc.maxlen = (unsigned long)cfg->redis_maxlen;
+	rc.batch = cfg->redis_batch;
+	rc.queue_max = cfg->redis_queue_max;
+	rc.spool_dir = cfg->spool;
+	rc.spool_max = cfg->spool_max;
+	rc.spool_policy = pol;
+	rc.heartbeat_s = cfg->redis_heartbeat;
+	g_redis = mt_sink_redis_open(&rc, err, sizeof(err));
+	if (!g_redis) {
+		mt_err("redis: %s", err);
+		return -1;
+	}
+	if (!cfg->spool[0])
+		mt_info("redis: no --spool: hits wait in memory while Redis is away and are lost at exit");
+	mt_engine_add_sink(eng, g_redis);
+	return 0;
+#else
+	(void)cfg;
+	(void)eng;
+	mt_err("--redis: this minetrace was built without hiredis (meson -Dredis=enabled)");
+	return -1;
+#endif
+}
+
+/* Workers: the run's totals into mt:probe:<id>, and the sink's queue and spool into the report. */
+static void redis_run_stats(void *ctx, mt_stats *s)
+{
+#if MT_HAVE_HIREDIS
+	mt_redis_stats st;
+
+	(void)ctx;
+	if (!g_redis)
+		return;
+	mt_sink_redis_set_counter(g_redis, "packets", s->packets);
+	mt_sink_redis_set_counter(g_redis, "bytes", s->bytes);
+	mt_sink_redis_set_counter(g_redis, "hits", s->hits);
+	mt_sink_redis_set_counter(g_redis, "flows", s->flows);
+	mt_sink_redis_set_counter(g_redis, "flows_evicted", s->evictions);
+	mt_sink_redis_set_counter(g_redis, "kernel_drops", s->kernel_drops);
+	mt_sink_redis_set_counter(g_redis, "kernel_freezes", s->kernel_freezes);
+	mt_sink_redis_set_counter(g_redis, "decode_errors", s->decode_errors);
+	mt_sink_redis_set_counter(g_redis, "workers", s->workers);
+	mt_sink_redis_get_stats(g_redis, &st);
+	s->sink_queue = st.queue_len;
+	s->sink_spool = st.spool_pending;
+#else
+	(void)ctx;
+	(void)s;
+#endif
+}
+
+/* Drains and closes the Redis sink; prints its statistics. -1 if hits were lost. */
+static int close_redis(const mt_engine *eng, int stats)
+{
+#if MT_HAVE_HIREDIS
+	mt_redis_stats st;
+	int rc;
+
+	if (!g_redis)
+		return 0;
+	if (eng)
+		redis_counters(eng);
+	rc = mt_sink_redis_close(g_redis, &st) < 0 ? -1 : 0;
+	if (stats)
+		fprintf(stderr, "minetrace: stats: redis queued=%" PRIu64 " sent=%" PRIu64 " duplicates=%" PRIu64
+			" spooled=%" PRIu64 " unspooled=%" PRIu64 " dropped=%" PRIu64 " rejected=%" PRIu64
+			" torn=%" PRIu64 " spool_found=%" PRIu64 " spool_pending=%" PRIu64 " failures=%" PRIu64 "\n",
+			st.queued, st.sent, st.duplicates, st.spooled, st.unspooled, st.dropped, st.rejected,
+			st.torn, st.spool_found, st.spool_pending, st.failures);
+	if (rc < 0)
+		mt_err("redis: %" PRIu64 " hits were dropped (no spool, or the spool was full)", st.dropped);
+	g_redis = NULL;
+	return rc;
+#else
+	(void)eng;
+	(void)stats;
+	return 0;
+#endif
 }
 
 /* The statistics object of the one-worker offline run (the same keys as mt_run's). */
@@ -343,6 +483,15 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU time of the calling thread (the capture path), whatever other threads do. */
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double secs, uint64_t files,
 			uint64_t truncated)
 {
@@ -441,7 +590,7 @@ int main(int argc, char **argv)
 	mt_engine *eng = NULL;
 	mt_sink *sink = NULL;
 	char err[512];
-	double t0;
+	double t0, cpu0;
 	struct sigaction sa;
 
 	mt_log_set_ident("minetrace");
@@ -487,6 +636,7 @@ int main(int argc, char **argv)
 		case OPT_NO_NDPI: case OPT_PLUGIN_DIR: case OPT_SIGNATURES: case OPT_GEOIP_DIR:
 		case 'Z': case OPT_WORKERS: case OPT_STATS_INTERVAL: case OPT_CHROOT:
 		case OPT_PIDFILE: case OPT_SYSLOG:
+		case OPT_REDIS: case OPT_PROBE_ID: case OPT_SPOOL: case OPT_SPOOL_MAX: case OPT_SPOOL_FULL:
 			break;
 		case 'i': {
 			/* -i replaces the config file's interface list */
@@ -533,6 +683,11 @@ int main(int argc, char **argv)
 		case OPT_CHROOT: k = "chroot"; break;
 		case OPT_PIDFILE: k = "pidfile"; break;
 		case OPT_SYSLOG: k = "syslog"; v = "yes"; break;
+		case OPT_REDIS: k = "redis"; break;
+		case OPT_PROBE_ID: k = "probe_id"; break;
+		case OPT_SPOOL: k = "spool"; break;
+		case OPT_SPOOL_MAX: k = "spool_max"; break;
+		case OPT_SPOOL_FULL: k = "spool_full"; break;
 		case OPT_SET: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || (size_t)(eq - optarg) >= sizeof(kv)) {
@@ -648,6 +803,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mt_engine_add_sink(eng, sink);
+	if (cfg.redis[0] && open_redis(&cfg, eng) < 0) {
+		sink->close(sink);
+		mt_engine_free(eng);
+		rc = 2;
+		goto out;
+	}
 	mt_engine_set_sigs(eng, g_sigs);
 	if (cfg.geoip_dir[0] || cfg.geoip_city[0] || cfg.geoip_asn[0] || cfg.geoip_isp[0] ||
 	    cfg.geoip_registry[0]) {
@@ -696,6 +857,8 @@ int main(int argc, char **argv)
 		ro.live.block_timeout_ms = cfg.ring_block_timeout;
 		ro.live.promisc = cfg.promisc;
 		ro.sink = sink;
+		ro.extra_sink = g_redis;
+		ro.sink_stats = redis_run_stats;
 		ro.sigs = &g_sigs;
 		ro.sigs_dir = g_sigs_dir;
 		ro.enrich = g_enrich;
@@ -704,6 +867,12 @@ int main(int argc, char **argv)
 		mt_engine_free(eng); /* each worker makes its own */
 		eng = NULL;
 		rc = mt_run(&ro, &tot);
+		if (g_redis) {
+			redis_run_stats(NULL, &tot);
+			if (close_redis(NULL, cfg.stats) < 0)
+				rc = rc ? rc : 1;
+			tot.sink_queue = 0; /* drained: delivered or spooled (the redis line says which) */
+		}
 		if (cfg.stats) {
 			mt_jw jw;
 			mt_jw_init(&jw);
@@ -726,6 +895,7 @@ int main(int argc, char **argv)
 
 	budget = cfg.count ? cfg.count : UINT64_MAX;
 	t0 = now_s();
+	cpu0 = thread_cpu_s();
 	for (i = 0; i < nfiles && !g_stop && budget > 0; i++) {
 		mt_capture *c = mt_capture_open_file(files[i], cfg.filter[0] ? cfg.filter : NULL,
 						     err, sizeof(err));
@@ -754,8 +924,12 @@ int main(int argc, char **argv)
 		mt_capture_close(c);
 	}
 	mt_engine_flush(eng);
-	if (cfg.stats)
+	if (cfg.stats) { /* before the Redis drain: time and rate are the capture path's */
 		print_stats(eng, &reg, now_s() - t0, opened, truncated);
+		fprintf(stderr, "minetrace: stats: capture_thread_cpu=%.3fs\n", thread_cpu_s() - cpu0);
+	}
+	if (close_redis(eng, cfg.stats) < 0)
+		rc = 1;
 	if (sink->close(sink) < 0) {
 		mt_err("%s: writing the output failed", cfg.output);
 		rc = 1;

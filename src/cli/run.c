@@ -366,6 +366,8 @@ static int workers_setup(run *r, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 		mt_engine_add_sink(w->eng, r->sink);
+		if (o->extra_sink)
+			mt_engine_add_sink(w->eng, o->extra_sink);
 		if (r->dns)
 			mt_engine_share_dns(w->eng, r->dns, &r->dns_mu);
 		if (r->nodes)

@@ -23,6 +23,8 @@ typedef struct mt_run_opts {
 	int workers;                  /* 1..MT_RUN_MAX_WORKERS */
 	mt_live_cfg live;
 	mt_sink *sink;                /* shared by the workers: thread-safe when workers > 1 */
+	mt_sink *extra_sink;          /* a second output every worker writes to, itself
+				       * thread-safe (the Redis sink), or NULL */
 	mt_sigs **sigs;               /* in force (may point to NULL); SIGHUP replaces *sigs */
 	const char *sigs_dir;         /* where SIGHUP reloads from ("" or NULL: no reload) */
 	const struct mt_enrich *enrich; /* attribution databases every worker uses, or NULL */
