@@ -984,7 +984,7 @@ int main(int argc, char **argv)
 	if (strcmp(pos[0], "site") == 0) {
 		rc = cmd_site(&q, pos[1], json);
 	} else if (strcmp(pos[0], "recent") == 0 || strcmp(pos[0], "report") == 0) {
-		int report = pos[0][1] == 'e' && pos[0][2] == 'p';
+		int report = strcmp(pos[0], "report") == 0;
 		int64_t since, until;
 		mt_qlist ips = { NULL, 0 };
 

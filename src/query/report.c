@@ -300,12 +300,14 @@ static void write_csv(FILE *fp, const rdata *d, const mt_qsite *v, size_t n)
 
 /* ---- JSON ---- */
 
-static void json_group(mt_jw *w, const rgroup *g, const mt_qsite *v, int company)
+static void json_group(mt_jw *w, const rgroup *g, const mt_qsite *v, const char *label)
 {
 	static const char *const lbh[3] = { "low", "best", "high" };
 
+	int company = strcmp(label, "company") == 0;
+
 	mt_jw_obj_open(w);
-	mt_jw_kstr(w, company ? "company" : "region", g->name);
+	mt_jw_kstr(w, label, g->name);
 	if (company) {
 		mt_jw_kstr(w, "key", g->key);
 		mt_jw_kstr(w, "region", g->region);
@@ -360,16 +362,16 @@ static int write_json(FILE *fp, const rdata *d, const mt_qsite *v, size_t n)
 	mt_jw_ku64(&w, "until", (uint64_t)(d->until > 0 ? d->until : 0));
 	mt_jw_obj_close(&w);
 	mt_jw_key(&w, "totals");
-	json_group(&w, &d->total, NULL, 0);
+	json_group(&w, &d->total, NULL, "scope");
 	mt_jw_key(&w, "by_company");
 	mt_jw_arr_open(&w);
 	for (size_t i = 0; i < d->ncompany; i++)
-		json_group(&w, &d->company[i], v, 1);
+		json_group(&w, &d->company[i], v, "company");
 	mt_jw_arr_close(&w);
 	mt_jw_key(&w, "by_region");
 	mt_jw_arr_open(&w);
 	for (size_t i = 0; i < d->nregion; i++)
-		json_group(&w, &d->region[i], v, 0);
+		json_group(&w, &d->region[i], v, "region");
 	mt_jw_arr_close(&w);
 	mt_jw_key(&w, "activity");
 	mt_jw_arr_open(&w);
