@@ -436,7 +436,7 @@ static void svg_hbars(FILE *fp, const char *title, size_t n, const char *const *
 		      const double *lo, const double *hi, const char *const *text)
 {
 	double max = 0;
-	int h = 34 + (int)n * 26, x0 = 150, width = 520;
+	int h = 34 + (int)n * 26, x0 = 150, width = 380; /* room for the value text on the right */
 
 	for (size_t i = 0; i < n; i++) {
 		double m = hi && hi[i] > val[i] ? hi[i] : val[i];
@@ -616,7 +616,7 @@ static void write_html(FILE *fp, const rdata *d, const mt_qsite *v, size_t n)
 	      ".card:nth-child(3){border-color:#2ca02c;background:#ecf8ec}.card:nth-child(4){border-color:#d62728;background:#fdeeee}\n"
 	      ".card:nth-child(5){border-color:#9467bd;background:#f4effa}\n"
 	      "table{border-collapse:collapse;width:100%;font-size:13px;margin-bottom:8px}\n"
-	      "th,td{border:1px solid #c8d0d8;padding:4px 6px;vertical-align:top;text-align:left}\n"
+	      "th,td{border:1px solid #c8d0d8;padding:4px 6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}\n"
 	      "th{background:#1f3b57;color:#fff}tbody tr:nth-child(even){background:#f3f6f9}td.n{text-align:right;white-space:nowrap}\n"
 	      "figure{margin:8px 0}.charts{display:flex;flex-wrap:wrap;gap:16px}svg{max-width:100%;height:auto;background:#fafbfc;border:1px solid #dde3e8}\n"
 	      ".ct{font-size:14px;font-weight:bold;fill:#1b1b1b}.cl{font-size:12px;fill:#333}.cv{font-size:12px;fill:#111}\n"
