@@ -407,6 +407,13 @@ START_TEST(report_csv_and_html)
 	ck_assert_int_eq(count(o, "src="), 0);
 	ck_assert_int_eq(count(o, "http"), count(o, "xmlns=\"http://www.w3.org/2000/svg\""));
 	free(o);
+	/* an empty window is a report too */
+	ck_assert_int_eq(query(&o, "report", "--since", "1h", "--until", "2001-01-01", "--format", "html", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o, "Sites<b>0</b>"));
+	free(o);
+	ck_assert_int_eq(query(&o, "report", "--since", "1h", "--until", "2001-01-01", "--format", "json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o, "\"sites\":[]"));
+	free(o);
 	stop_server();
 }
 END_TEST

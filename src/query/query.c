@@ -390,7 +390,8 @@ static int load_sites(mt_qctx *q, const mt_qlist *ips, mt_qsite **out, size_t *n
 	mt_qsite *v = xrealloc(NULL, (ips->n ? ips->n : 1) * sizeof *v);
 	size_t n = 0;
 
-	qsort(ips->v, ips->n, sizeof *ips->v, strp_cmp);
+	if (ips->n) /* qsort's base must not be NULL, even for no element */
+		qsort(ips->v, ips->n, sizeof *ips->v, strp_cmp);
 	for (size_t i = 0; i < ips->n; i++) {
 		int rc = load_site(q, ips->v[i], &v[n]);
 

@@ -144,8 +144,10 @@ static void build(rdata *d, const mt_qsite *v, size_t n, int64_t since, int64_t 
 				d->buckets[b]++;
 		}
 	}
-	qsort(d->company, d->ncompany, sizeof *d->company, group_cmp);
-	qsort(d->region, d->nregion, sizeof *d->region, group_cmp);
+	if (n) { /* qsort's base must not be NULL, even for no element */
+		qsort(d->company, d->ncompany, sizeof *d->company, group_cmp);
+		qsort(d->region, d->nregion, sizeof *d->region, group_cmp);
+	}
 }
 
 static void free_data(rdata *d)
