@@ -218,8 +218,7 @@ void mt_estimate_json(mt_jw *w, const mt_estimate *e)
 {
 	mt_jw_key(w, "estimate");
 	mt_jw_obj_open(w);
-	if (e->algo[0])
-		mt_jw_kstr(w, "algo", e->algo);
+	mt_jw_kstr(w, "algo", e->algo[0] ? e->algo : "unknown"); /* the store keys rates by it */
 	mt_jw_kstr(w, "basis", e->basis);
 	mt_jw_ku64(w, "shares", e->shares);
 	if (e->elapsed_s > 0)
