@@ -418,6 +418,78 @@ START_TEST(report_csv_and_html)
 }
 END_TEST
 
+/* 1 if this minetrace has the Redis sink (--redis in its help). */
+static int minetrace_has_redis(void)
+{
+	const char *exe = getenv("MT_MINETRACE");
+	char path[] = "/tmp/mt-help-XXXXXX", *o;
+	int fd, has;
+
+	if (!exe)
+		return 0;
+	fd = mkstemp(path);
+	ck_assert(fd >= 0);
+	close(fd);
+	{
+		char *argv[] = { (char *)exe, "--help", NULL };
+
+		mt_run(argv, path, NULL);
+	}
+	o = mt_slurp(path, NULL);
+	unlink(path);
+	has = o && strstr(o, "--redis") != NULL;
+	free(o);
+	return has;
+}
+
+/* The store filled by minetrace --redis itself: the site of a generated CryptoNote session. */
+START_TEST(store_filled_by_minetrace)
+{
+	static mt_json_tok t[NTOK];
+	const char *exe = getenv("MT_MINETRACE");
+	char cap[4096], *o;
+	int n, site = -1;
+
+	if (access("/usr/bin/redis-server", X_OK) != 0 || !minetrace_has_redis()) {
+		printf("redis-server or minetrace --redis absent: skipped\n");
+		return;
+	}
+	start_server();
+	mt_test_src("pcaps/estimate-cryptonote.pcap", cap, sizeof cap);
+	{
+		char *argv[] = { (char *)exe, "--no-plugins", "-r", cap, "-o", "/dev/null", "--redis", url,
+				 "--probe-id", "t1", NULL };
+
+		ck_assert_int_eq(mt_run(argv, NULL, NULL), 0);
+	}
+	ck_assert_int_eq(query(&o, "--json", "recent", "--since", "7d", "--until", "latest", NULL), 0);
+	n = mt_json_parse((const uint8_t *)o, strlen(o), t, NTOK, 8);
+	ck_assert_int_gt(n, 0);
+	for (uint32_t i = 0; i < t[0].size; i++) {
+		int s = mt_json_at(t, n, 0, i);
+
+		if (mt_json_str_eq((const uint8_t *)o, &t[mt_json_get((const uint8_t *)o, t, n, s, "ip")], "192.0.2.72"))
+			site = s;
+	}
+	ck_assert_int_ge(site, 0);
+	/* the site's rate is its one flow's last estimate (tests/test_evidence_estimate.c: 693.857 H/s) */
+	{
+		int hr = mt_json_get((const uint8_t *)o, t, n, site, "hashrate");
+		int rx = mt_json_get((const uint8_t *)o, t, n, hr, "randomx");
+		int hs = mt_json_get((const uint8_t *)o, t, n, rx, "hs");
+		double v = 0;
+
+		ck_assert(hs > 0 && mt_json_double((const uint8_t *)o, &t[hs], &v) == 0);
+		ck_assert_msg(fabs(v - 693.857) < 0.01, "site rate %g", v);
+	}
+	free(o);
+	ck_assert_int_eq(query(&o, "report", "--until", "latest", "--format", "csv", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o, ",192.0.2.72,"));
+	free(o);
+	stop_server();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("query_query");
@@ -428,6 +500,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, site_and_errors);
 	tcase_add_test(tc, report_json_sums);
 	tcase_add_test(tc, report_csv_and_html);
+	tcase_add_test(tc, store_filled_by_minetrace);
 	suite_add_tcase(s, tc);
 	return s;
 }
