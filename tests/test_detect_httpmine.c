@@ -10,101 +10,26 @@
 
 #include "detect/builtin.h"
 #include "detect/detector.h"
+#include "mt_detect_harness.h"
 #include "detect/sigs.h"
-
-/* ---- a tiny engine: two direction buffers, on_packet after each append ---- */
-
-typedef struct harness {
-	uint8_t *buf[2];
-	uint32_t len[2];
-	mt_flow_view fv;
-	void *state;
-	mt_evidence ev;
-	int ans;
-} harness;
 
 static const uint8_t cli_addr[16] = { 192, 168, 1, 100 };
 static const uint8_t srv_addr[16] = { 198, 51, 100, 7 };
+static const h_ends flow_ends = { cli_addr, srv_addr, 58124, 8332 };
+
+/* What every DETECTED answer of this detector must look like. */
+static void check_detected(const mt_evidence *ev)
+{
+	ck_assert(ev->confidence >= 0.6 && ev->confidence <= 1.0);
+	ck_assert(strcmp(ev->protocol, "http-mining") == 0 || strcmp(ev->protocol, "getwork-http") == 0 ||
+		  strcmp(ev->protocol, "getblocktemplate-http") == 0 ||
+		  strcmp(ev->protocol, "ethproxy-http") == 0);
+}
 
 static void h_init(harness *h, int midstream, int dir_certain)
 {
-	memset(h, 0, sizeof *h);
-	h->state = calloc(1, mt_detect_httpmine.state_size);
-	ck_assert_ptr_nonnull(h->state);
-	h->fv.ipver = 4;
-	h->fv.l4proto = 6;
-	h->fv.dir_certain = (uint8_t)dir_certain;
-	h->fv.midstream[0] = h->fv.midstream[1] = (uint8_t)midstream;
-	h->fv.cli_addr = cli_addr;
-	h->fv.srv_addr = srv_addr;
-	h->fv.cli_port = 58124;
-	h->fv.srv_port = 8332;
-	h->ans = MT_UNDECIDED;
-}
-
-static void h_free(harness *h)
-{
-	free(h->buf[0]);
-	free(h->buf[1]);
-	free(h->state);
-	memset(h, 0, sizeof *h);
-}
-
-static int h_call(harness *h, int dir, const void *payload, size_t n, int flow_end)
-{
-	mt_pkt_view pv;
-
-	if (h->ans == MT_EXCLUDED)
-		return h->ans; /* the engine never asks again */
-	memset(&pv, 0, sizeof pv);
-	pv.dir = dir;
-	pv.payload = payload;
-	pv.payload_len = (uint32_t)n;
-	pv.flow_end = (uint8_t)flow_end;
-	h->fv.data[0] = h->buf[0];
-	h->fv.data[1] = h->buf[1];
-	h->fv.len[0] = h->len[0];
-	h->fv.len[1] = h->len[1];
-	h->fv.pkts[dir]++;
-	h->fv.bytes[dir] += n;
-	h->ans = mt_detect_httpmine.on_packet(NULL, h->state, &h->fv, &pv, &h->ev);
-	ck_assert(h->ans == MT_UNDECIDED || h->ans == MT_DETECTED || h->ans == MT_EXCLUDED);
-	if (h->ans == MT_DETECTED) {
-		ck_assert_int_eq(h->ev.event, MT_EVENT_MINING);
-		ck_assert(h->ev.confidence >= 0.6 && h->ev.confidence <= 1.0);
-		ck_assert(strcmp(h->ev.protocol, "http-mining") == 0 || strcmp(h->ev.protocol, "getwork-http") == 0 ||
-			  strcmp(h->ev.protocol, "getblocktemplate-http") == 0 ||
-			  strcmp(h->ev.protocol, "ethproxy-http") == 0);
-	}
-	return h->ans;
-}
-
-/* Appends into an exact-size buffer (a fresh allocation each time), so ASan sees reads past len. */
-static int h_feed(harness *h, int dir, const void *p, size_t n)
-{
-	uint8_t *nb;
-
-	if (n == 0)
-		return h->ans;
-	nb = malloc(h->len[dir] + n);
-	ck_assert_ptr_nonnull(nb);
-	if (h->len[dir])
-		memcpy(nb, h->buf[dir], h->len[dir]);
-	memcpy(nb + h->len[dir], p, n);
-	free(h->buf[dir]);
-	h->buf[dir] = nb;
-	h->len[dir] += (uint32_t)n;
-	return h_call(h, dir, nb + h->len[dir] - n, n, 0);
-}
-
-static int h_feed_str(harness *h, int dir, const char *s)
-{
-	return h_feed(h, dir, s, strlen(s));
-}
-
-static int h_end(harness *h)
-{
-	return h_call(h, 0, NULL, 0, 1);
+	h_setup(h, &mt_detect_httpmine, &flow_ends, midstream, dir_certain);
+	h->on_detect = check_detected;
 }
 
 #define C2S 0
