@@ -42,6 +42,7 @@ typedef struct sv2_state {
 	float hashrate;
 	uint64_t now_us;       /* packet time of this call */
 	uint64_t work_us, first_us, last_us; /* first job, first and latest share (share rate) */
+	uint64_t up_frames;    /* noise: upstream payload packets after the handshake (share-like) */
 } sv2_state;
 
 static uint32_t u24(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16; }
@@ -245,6 +246,12 @@ static int noise(sv2_state *st, const mt_flow_view *fv, const mt_pkt_view *pv, m
 		st->noise = 1;
 		st->last_sz = pv->payload_len;
 	} else if (pv->dir == 0 && pv->payload_len) {
+		/* a miner sends little but shares upstream: each packet is counted as one, for the
+		 * share rate (no difficulty is visible, so no hash rate) */
+		st->up_frames++;
+		if (!st->first_us)
+			st->first_us = pv->ts_us;
+		st->last_us = pv->ts_us;
 		if (pv->payload_len == st->last_sz)
 			st->run++;
 		else
@@ -266,6 +273,12 @@ static int noise(sv2_state *st, const mt_flow_view *fv, const mt_pkt_view *pv, m
 	MT_EV_SET(ev, evidence, txt, strlen(txt));
 	if (ev->confidence < conf) {
 		ev->confidence = conf;
+		ev->version++;
+	}
+	if (ev->shares != st->up_frames) {
+		ev->shares = st->up_frames;
+		ev->first_share_us = st->first_us;
+		ev->last_share_us = st->last_us;
 		ev->version++;
 	}
 	return MT_DETECTED;
