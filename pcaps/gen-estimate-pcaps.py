@@ -13,7 +13,8 @@ Python 3 standard library only; the packet writers are gen-pcaps.py's.
 Usage: gen-estimate-pcaps.py [--out DIR]
 
 Wire formats: Stratum v1 (mining.subscribe/authorize/set_difficulty/notify/submit),
-Zcash stratum (ZIP 301: mining.set_target, 256-bit big-endian target), CryptoNote pool
+Zcash stratum (ZIP 301: mining.set_target, 256-bit big-endian target), EthProxy
+(eth_submitLogin / eth_getWork / eth_submitWork / eth_submitHashrate), CryptoNote pool
 JSON-RPC (XMRig login / job / submit; 4-byte little-endian target as XMRig reads it).
 """
 
@@ -137,6 +138,36 @@ def cap_equihash(name, truth_hs, target_int, n, seed, octet):
     return g.ordered(pkts)
 
 
+def cap_ethproxy(name, truth_hs, reported_hs, hashes_per_share, n, seed, octet):
+    """EthProxy: boundary = 2^256 / hashes per share; one eth_submitHashrate self-report."""
+    pkts = []
+    rng = random.Random(seed)
+    f = g.TcpFlow(pkts, g.EthLink(g.mac(octet)), '192.0.2.%d' % octet, 50000 + octet,
+                  '203.0.113.%d' % octet, 8008, (0x1000 * octet, 0x2000 * octet))
+    wallet = '0x' + g.h('eth wallet')[:20].hex()
+    f.handshake(0.0)
+    f.send(C, 0.03, g.jl({'id': 1, 'jsonrpc': '2.0', 'method': 'eth_submitLogin', 'params': [wallet, 'x'],
+                          'worker': 'eth%d' % octet}))
+    f.send(S, 0.05, g.jl({'id': 1, 'jsonrpc': '2.0', 'result': True}))
+    f.send(C, 0.06, g.jl({'id': 2, 'jsonrpc': '2.0', 'method': 'eth_getWork', 'params': []}))
+    t_work = 0.08
+    boundary = '0x%064x' % (2 ** 256 // hashes_per_share)
+    f.send(S, t_work, g.jl({'id': 2, 'jsonrpc': '2.0', 'result': ['0x' + g.hhex('hdr'), '0x' + g.hhex('seed'), boundary]}))
+    f.send(C, 0.09, g.jl({'id': 6, 'jsonrpc': '2.0', 'method': 'eth_submitHashrate',
+                          'params': ['0x%x' % reported_hs, '0x' + g.hhex('miner id')]}))
+    f.send(S, 0.11, g.jl({'id': 6, 'jsonrpc': '2.0', 'result': True}))
+    times = poisson_times(rng, truth_hs / hashes_per_share, n, t_work + 0.04)
+    for k, at in enumerate(times):
+        f.send(C, at, g.jl({'id': 4, 'jsonrpc': '2.0', 'method': 'eth_submitWork', 'params': [
+            '0x' + g.h('en %d' % k)[:8].hex(), '0x' + g.hhex('hdr'), '0x' + g.hhex('mix %d' % k)]}))
+        f.send(S, at + 0.02, g.jl({'id': 4, 'jsonrpc': '2.0', 'result': True}), ack_delay=0.04)
+    f.close(times[-1] + 5, C)
+    per = 2.0 ** 256 / (2 ** 256 // hashes_per_share)
+    note(name, truth_hs, [per] * n, t_work, times[-1], 'ethash')
+    TRUTH[name]['reported_hs'] = reported_hs
+    return g.ordered(pkts)
+
+
 def main(argv):
     outdir = HERE
     if argv[:1] == ['--out'] and len(argv) == 2:
@@ -161,6 +192,8 @@ def main(argv):
                         0xFFFFFFFFFFFFFFFF / (0xFFFFFFFFFFFFFFFF // 120000), 40, 13, 73)),
         # Equihash, 400 Sol/s at 2^256 / target = 8192 Sol per share; 18 shares
         ('estimate-equihash.pcap', cap_equihash('estimate-equihash.pcap', 400.0, 2 ** 256 // 8192, 18, 14, 74)),
+        # EthProxy, 30 MH/s at 1 GH per share (boundary 2^256 / 1e9); the miner reports 30.4 MH/s
+        ('estimate-ethproxy.pcap', cap_ethproxy('estimate-ethproxy.pcap', 30e6, 30400000, 1000000000, 26, 15, 75)),
     ]
     for name, pkts in caps:
         data = g.pcap_bytes(g.LINKTYPE_ETHERNET, pkts)

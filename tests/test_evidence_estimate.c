@@ -281,7 +281,7 @@ static struct est parse_est(const char *line)
 
 static const char *const gen_caps[] = {
 	"estimate-stratum.pcap", "estimate-stratum-vardiff.pcap", "estimate-cryptonote.pcap",
-	"estimate-cryptonote64.pcap", "estimate-equihash.pcap",
+	"estimate-cryptonote64.pcap", "estimate-equihash.pcap", "estimate-ethproxy.pcap",
 };
 
 START_TEST(generated_sessions_truth_within_interval)
@@ -313,6 +313,9 @@ START_TEST(generated_sessions_truth_within_interval)
 	ck_assert_msg(near(e.hs, exact, 1e-6), "%s: estimate %.9g, exact %.9g", name, e.hs, exact);
 	/* and the truth behind the Poisson draw lies within the stated interval */
 	ck_assert_msg(e.lo <= truth_hs && truth_hs <= e.hi, "%s: truth %g outside [%g, %g]", name, truth_hs, e.lo, e.hi);
+	/* a miner's own claim is carried beside the estimate (EthProxy eth_submitHashrate) */
+	if (mt_json_get((const uint8_t *)truth, t, n, o, "reported_hs") > 0)
+		ck_assert(e.reported == num_at(truth, t, n, o, "reported_hs", NULL));
 	free(rec);
 	free(truth);
 }
