@@ -118,6 +118,47 @@ START_TEST(stratum_sum_of_difficulties)
 }
 END_TEST
 
+/* xorshift64*: a fixed, portable stream of uniforms for the simulation below */
+static double uniform(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return (double)((*x * 0x2545F4914F6CDD1Dull) >> 11) / 0x1p53;
+}
+
+/*
+ * Coverage: 4000 simulated Stratum sessions of 5 to 60 shares at Poisson times for a known
+ * rate; the stated 95% interval must hold the truth about 95% of the time (Garwood's bounds are
+ * conservative: at least 95%, at most a little above).
+ */
+START_TEST(interval_coverage_by_simulation)
+{
+	uint64_t seed = 0x9E3779B97F4A7C15ull;
+	const double truth = 5e12, diff = 65536, lambda = truth / (diff * 0x1p32);
+	int inside = 0, trials = 4000;
+
+	for (int k = 0; k < trials; k++) {
+		mt_evidence ev = ev_with("stratum", "sha256d");
+		mt_estimate e;
+		double t = 0;
+		int n = 5 + (int)(uniform(&seed) * 56);
+
+		mt_ev_work(&ev, 1000000);
+		for (int i = 0; i < n; i++) {
+			t += -log(1 - uniform(&seed)) / lambda;
+			ev.shares++;
+			mt_ev_share(&ev, 1000000 + (uint64_t)(t * 1e6), diff, 0);
+		}
+		ck_assert_int_eq(mt_estimate_flow(&ev, 0, 0, &e), 1);
+		inside += e.hashrate_low_hs <= truth && truth <= e.hashrate_high_hs;
+	}
+	printf("simulated coverage of the 95%% interval: %.2f%% of %d sessions\n", 100.0 * inside / trials, trials);
+	ck_assert_int_ge(inside, (int)(0.94 * trials));
+	ck_assert_int_le(inside, (int)(0.985 * trials));
+}
+END_TEST
+
 START_TEST(no_job_seen_starts_at_the_flow)
 {
 	mt_evidence ev = ev_with("stratum", "scrypt");
@@ -383,6 +424,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, tables_are_ordered_and_named);
 	tcase_add_test(tc, algo_names);
 	tcase_add_test(tc, stratum_sum_of_difficulties);
+	tcase_add_test(tc, interval_coverage_by_simulation);
 	tcase_add_test(tc, no_job_seen_starts_at_the_flow);
 	tcase_add_test(tc, self_report_and_rate_only);
 	tcase_add_test(tc, json_object);
