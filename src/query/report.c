@@ -618,7 +618,7 @@ static void write_html(FILE *fp, const rdata *d, const mt_qsite *v, size_t n)
 	      ".card:nth-child(3){border-color:#2ca02c;background:#ecf8ec}.card:nth-child(4){border-color:#d62728;background:#fdeeee}\n"
 	      ".card:nth-child(5){border-color:#9467bd;background:#f4effa}\n"
 	      "table{border-collapse:collapse;width:100%;font-size:13px;margin-bottom:8px}\n"
-	      "th,td{border:1px solid #c8d0d8;padding:4px 6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}\n"
+	      "th,td{border:1px solid #c8d0d8;padding:4px 6px;vertical-align:top;text-align:left}td.w{overflow-wrap:anywhere;min-width:8em}\n"
 	      "th{background:#1f3b57;color:#fff}tbody tr:nth-child(even){background:#f3f6f9}td.n{text-align:right;white-space:nowrap}\n"
 	      "figure{margin:8px 0}.charts{display:flex;flex-wrap:wrap;gap:16px}svg{max-width:100%;height:auto;background:#fafbfc;border:1px solid #dde3e8}\n"
 	      ".ct{font-size:14px;font-weight:bold;fill:#1b1b1b}.cl{font-size:12px;fill:#333}.cv{font-size:12px;fill:#111}\n"
@@ -698,12 +698,24 @@ static void write_html(FILE *fp, const rdata *d, const mt_qsite *v, size_t n)
 		esc_list(fp, &s->protocols, 6);
 		fputs("</td><td>", fp);
 		esc_list(fp, &s->pools, 6);
-		fputs("</td><td>", fp);
+		fputs("</td><td class=\"w\">", fp);
 		esc_list(fp, &s->wallets, 4);
 		fputs("</td><td>", fp);
 		esc_list(fp, &s->workers, 8);
 		fputs("</td><td><code>", fp);
-		esc_list(fp, &s->hit_ids, MT_Q_SAMPLE_HITS);
+		for (size_t k = 0; k < s->hit_ids.n; k++) {
+			/* the first 12 hex digits find a hit; the whole id is the tooltip */
+			fputs(k ? "<br><span title=\"" : "<span title=\"", fp);
+			char shortid[13];
+
+			esc(fp, s->hit_ids.v[k]);
+			snprintf(shortid, sizeof shortid, "%s", s->hit_ids.v[k]);
+			fputs("\">", fp);
+			esc(fp, shortid);
+			fputs("</span>", fp);
+		}
+		if (!s->hit_ids.n)
+			fputs("&ndash;", fp);
 		fputs("</code></td></tr>\n", fp);
 	}
 	fputs("</tbody></table>\n", fp);
