@@ -103,9 +103,10 @@ def client_hello(label, sni):
 
 
 def server_flight(label):
-    sh = b'\x02\x00\x00\x56' + b'\x03\x03' + rnd(label + 'sr', 32) + b'\x20' + rnd(label + 'sid', 32) + \
+    body = b'\x03\x03' + rnd(label + 'sr', 32) + b'\x20' + rnd(label + 'sid', 32) + \
         b'\x13\x01\x00' + b'\x00\x2e' + struct.pack('!HHH', 0x002b, 2, 0x0304) + \
         struct.pack('!HHHH', 0x0033, 36, 0x001d, 32) + rnd(label + 'sks', 32)
+    sh = b'\x02' + struct.pack('!I', len(body))[1:] + body  # handshake length: the body's (118)
     return tls_rec(22, sh) + tls_rec(20, b'\x01') + tls_rec(23, rnd(label + 'cert', 2400))
 
 

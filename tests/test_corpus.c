@@ -14,6 +14,9 @@ static const char *const complete_families[] = {
 	"ethproxy_getwork_http",
 	"http_getwork",
 	"http_getblocktemplate",
+	/* hidden pool traffic (the names detector) */
+	"tls_clienthello_to_stratum_port_rejected_with_jsonrpc_error",
+	"webminer_websocket_over_tls",
 };
 
 static int family_counts(const char *out, const char *fam, int *found, int *of)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "detect/sigs.h"
+#include "mt_run.h"
 #include "mt_test.h"
 
 /* ---- helpers: a throwaway folder of signature files ---- */
@@ -51,7 +52,8 @@ static void puts_file(const char *name, const char *text)
 static void rm_tmp(void)
 {
 	static const char *const names[] = { "pool-domains.txt", "pool-ips.txt", "miner-agents.txt",
-					     "methods.txt", "p2p-magics.txt", "ports.txt" };
+					     "methods.txt", "p2p-magics.txt", "ports.txt",
+					     "webminer-hosts.txt" };
 	char path[256];
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -150,6 +152,25 @@ START_TEST(test_shipped_loads)
 	ck_assert_ptr_nonnull(dom(s, "coinhive.com", NULL));
 	ck_assert_ptr_null(dom(s, "example.com", NULL));
 	ck_assert_ptr_null(dom(s, "google.com", NULL));
+	{
+		/* A stratum host of the big public pools of each coin mined today is covered. */
+		static const char *const hosts[] = {
+			"btc.foundryusapool.com", "btc.viabtc.io", "sha256.poolbinance.com", "btc.ss.poolin.com",
+			"btc.global.luxor.tech", "solo.ckpool.org", "bch.viabtc.io", "bsv.viabtc.io",
+			"ltc.f2pool.com", "litecoinpool.org", "stratum.trustpool.cc", "xmr-eu1.nanopool.org",
+			"gulf.moneroocean.stream", "pool.hashvault.pro", "mine.c3pool.com", "xmr.kryptex.network",
+			"etc.2miners.com", "etc.k1pool.com", "zec.2miners.com", "rvn.woolypooly.com",
+			"kas.herominers.com", "erg.herominers.com", "dash.mining-dutch.nl", "ckb.f2pool.com",
+			"alph.herominers.com", "rx.unmineable.com", "randomxmonero.auto.nicehash.com",
+			"us1.ethermine.org", "eth.flexpool.io", "eu.emcd.io", "prohashing.com", "mine.zpool.ca",
+			"eu.zergpool.com",
+		};
+		for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++)
+			ck_assert_msg(dom(s, hosts[i], NULL) != NULL, "%s is not on the shipped pool list", hosts[i]);
+		ck_assert_ptr_nonnull(mt_sigs_webminer_host(s, "ws014.coinhive.com", 18, NULL));
+		ck_assert_ptr_nonnull(mt_sigs_webminer_host(s, "www.coinimp.com", 15, NULL));
+		ck_assert_ptr_nonnull(mt_sigs_webminer_host(s, "monerominer.rocks", 17, NULL));
+	}
 
 	ck_assert_str_eq(mt_sigs_agent(s, "XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/12.2.0", 52), "xmrig");
 	ck_assert_str_eq(mt_sigs_agent(s, "cgminer/4.10.0", 14), "cgminer");
@@ -269,13 +290,136 @@ START_TEST(test_domain_idn_alabel)
 }
 END_TEST
 
+/* Lists may hold U-labels: converted to A-labels at load (RFC 3492 Punycode), so SNI / DNS names match. */
+START_TEST(test_domain_idn_ulabel)
+{
+	mt_sigs *s = load_ok("pool-domains.txt", "B\xc3\x9c" "cher.example XMR\nm\xc3\xbc" "nchen.example\n"
+			     "\xd0\x9f\xd1\x83\xd0\xbb.example\n");
+	const char *coin;
+
+	ck_assert_str_eq(dom(s, "eu.xn--bcher-kva.example", &coin), "xn--bcher-kva.example");
+	ck_assert_str_eq(coin, "XMR");
+	ck_assert_str_eq(dom(s, "XN--MNCHEN-3YA.example", NULL), "xn--mnchen-3ya.example");
+	/* Cyrillic capital folded like the lower-case form: "пул" */
+	ck_assert_str_eq(dom(s, "xn--k1ahm.example", NULL), "xn--k1ahm.example");
+	ck_assert_ptr_null(dom(s, "xn--bcher-kva.example.org", NULL));
+	mt_sigs_free(s);
+	rm_tmp();
+	/* the same name in both forms is one entry */
+	expect_error("pool-domains.txt", "b\xc3\xbc" "cher.example\nxn--bcher-kva.example\n", 2, "duplicate");
+}
+END_TEST
+
+/* RFC 3492 7.1 sample strings. */
+START_TEST(test_punycode_vectors)
+{
+	static const uint32_t l[] = {0x33, 0x5e74, 0x42, 0x7d44, 0x91d1, 0x516b, 0x5148, 0x751f};
+	static const uint32_t b[] = {'b', 0xfc, 'c', 'h', 'e', 'r'};
+	char out[64];
+
+	ck_assert_int_eq(mt_sigs_punycode(l, 8, out, sizeof out), 24);
+	ck_assert_str_eq(out, "3B-ww4c5e180e575a65lsy2b");
+	ck_assert_int_eq(mt_sigs_punycode(b, 6, out, sizeof out), 9);
+	ck_assert_str_eq(out, "bcher-kva");
+	ck_assert_int_eq(mt_sigs_punycode(b, 6, out, 5), -1); /* does not fit */
+}
+END_TEST
+
+START_TEST(test_webminer_hosts)
+{
+	mt_sigs *s = load_ok("webminer-hosts.txt", "coinhive.com XMR\n");
+	const char *coin;
+
+	ck_assert_str_eq(mt_sigs_webminer_host(s, "WS014.coinhive.com", 18, &coin), "coinhive.com");
+	ck_assert_str_eq(coin, "XMR");
+	ck_assert_ptr_null(mt_sigs_webminer_host(s, "notcoinhive.com", 15, &coin));
+	ck_assert_ptr_null(mt_sigs_pool_domain(s, "coinhive.com", 12, &coin));
+	mt_sigs_free(s);
+	rm_tmp();
+}
+END_TEST
+
+/* signatures/refresh-pools: a user's list normalised, de-duplicated and sorted into the files the loader accepts. */
+START_TEST(test_refresh_pools)
+{
+	char script[1024], list[128], path[128], out[64] = "/tmp/mt_refresh_out_XXXXXX";
+	char *text;
+	mt_sigs *s;
+	const char *coin;
+	int fd;
+
+	mt_test_src("signatures/refresh-pools", script, sizeof script);
+	if (access("/usr/bin/python3", X_OK) != 0) {
+		printf("refresh-pools: no python3: skipped\n");
+		return;
+	}
+	mkdir_tmp();
+	puts_file("pool-domains.txt", "# hand-written\nnanopool.org multi\n");
+	snprintf(list, sizeof list, "%s/list.txt", tdir);
+	{
+		FILE *fp = fopen(list, "w");
+		ck_assert_ptr_nonnull(fp);
+		fputs("# my pools\nstratum+tcp://User@XMR.Example-Pool.com:3333 XMR\nexample-pool.com:4444 XMR\n"
+		      "b\xc3\xbc" "cher.example ETC\n203.0.113.9:3333 BTC\n[2001:db8::5]:443\n"
+		      "stratum+ssl://eu1.nanopool.org:9433 XMR\ndup.example BTC\ndup.example LTC\n", fp);
+		fclose(fp);
+	}
+	fd = mkstemp(out);
+	close(fd);
+	{
+		char *argv[] = {"/usr/bin/python3", script, "--dir", tdir, list, NULL};
+		ck_assert_int_eq(mt_run(argv, out, NULL), 0);
+	}
+	snprintf(path, sizeof path, "%s/pool-domains.txt", tdir);
+	text = mt_slurp(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	/* sorted, lower-cased, A-labels; the subdomain of a listed host and of a hand entry dropped; coins merged */
+	ck_assert_msg(strstr(text, "# hand-written\nnanopool.org multi\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "dup.example multi\nexample-pool.com XMR\nxn--bcher-kva.example ETC\n") != NULL,
+		      "%s", text);
+	ck_assert_ptr_null(strstr(text, "xmr.example-pool.com"));
+	ck_assert_ptr_null(strstr(text, "eu1.nanopool.org"));
+	free(text);
+	{
+		char err[512] = "";
+		s = mt_sigs_load(tdir, err, sizeof err);
+		ck_assert_msg(s != NULL, "load failed: %s", err);
+	}
+	ck_assert_str_eq(dom(s, "XMR.example-pool.com", &coin), "example-pool.com");
+	ck_assert_str_eq(coin, "XMR");
+	{
+		uint8_t a4[4] = {203, 0, 113, 9}, a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
+		ck_assert_int_eq(mt_sigs_pool_ip(s, 4, a4, &coin), 1);
+		ck_assert_str_eq(coin, "BTC");
+		ck_assert_int_eq(mt_sigs_pool_ip(s, 6, a6, NULL), 1);
+	}
+	mt_sigs_free(s);
+	/* a second run changes nothing; --check agrees */
+	{
+		char *argv[] = {"/usr/bin/python3", script, "--check", "--dir", tdir, list, NULL};
+		ck_assert_int_eq(mt_run(argv, out, NULL), 0);
+	}
+	/* a bad line: exit 2, nothing written */
+	{
+		FILE *fp = fopen(list, "a");
+		ck_assert_ptr_nonnull(fp);
+		fputs("not a host!\n", fp);
+		fclose(fp);
+		char *argv[] = {"/usr/bin/python3", script, "--dir", tdir, list, NULL};
+		ck_assert_int_eq(mt_run(argv, out, NULL), 2);
+	}
+	unlink(list);
+	unlink(out);
+	rm_tmp();
+}
+END_TEST
+
 START_TEST(test_domain_errors)
 {
 	expect_error("pool-domains.txt", "ok.example\nstratum+tcp://eu1.example.org:3333\n", 2, "remove the scheme");
 	expect_error("pool-domains.txt", "eu1.example.org:3333\n", 1, "remove the port");
 	expect_error("pool-domains.txt", "\n\n# c\neu1.example.org/path\n", 4, "remove the path");
 	expect_error("pool-domains.txt", "*.nanopool.org\n", 1, "no wildcard");
-	expect_error("pool-domains.txt", "b\xc3\xbc" "cher.example\n", 1, "A-label");
 	expect_error("pool-domains.txt", "nanopool.org.\n", 1, "trailing dot");
 	expect_error("pool-domains.txt", "nanopool..org\n", 1, "empty label");
 	expect_error("pool-domains.txt", ".nanopool.org\n", 1, "empty label");
@@ -730,7 +874,7 @@ END_TEST
 
 /* ---- scale and hostile input ---- */
 
-START_TEST(test_100k_fast)
+START_TEST(test_100k_entries)
 {
 	size_t n = 100000, cap = n * 40, k = 0;
 	char *text = malloc(cap), err[256] = "", host[64];
@@ -751,7 +895,8 @@ START_TEST(test_100k_fast)
 	t1 = now();
 	ck_assert_msg(s != NULL, "%s", err);
 	ck_assert_uint_eq(mt_sigs_count(s), 2 * n);
-	ck_assert_msg(slow_run() || t1 - t0 < 2.0, "200k entries took %.2f s", t1 - t0);
+	/* speed is the bench's business; the figure is printed for the log only */
+	printf("sigs: 200k entries loaded in %.2f s\n", t1 - t0);
 	for (size_t i = 0; i < n; i += 997) {
 		const char *coin;
 		uint8_t a[4] = { (uint8_t)(1 + i / 65536), (uint8_t)((i / 256) % 256), (uint8_t)(i % 256), 77 };
@@ -762,12 +907,12 @@ START_TEST(test_100k_fast)
 		ck_assert_int_eq(mt_sigs_pool_ip(s, 4, a, NULL), 1);
 	}
 	ck_assert_ptr_null(dom(s, "pool1.example2.com", NULL));
-	/* a million lookups stay cheap */
+	/* a million lookups of a deep name */
 	t0 = now();
 	for (int i = 0; i < (slow_run() ? 1000 : 1000000); i++)
 		ck_assert_ptr_nonnull(mt_sigs_pool_domain(s, "eu1.miner.pool77.example77.com", 30, NULL));
 	t1 = now();
-	ck_assert_msg(slow_run() || t1 - t0 < 3.0, "1M domain lookups took %.2f s", t1 - t0);
+	printf("sigs: %d domain lookups in %.2f s\n", slow_run() ? 1000 : 1000000, t1 - t0);
 	mt_sigs_free(s);
 	rm_tmp();
 	free(text);
@@ -845,7 +990,8 @@ END_TEST
 START_TEST(test_garbage_and_binary)
 {
 	static const char *const names[] = { "pool-domains.txt", "pool-ips.txt", "miner-agents.txt",
-					     "methods.txt", "p2p-magics.txt", "ports.txt" };
+					     "methods.txt", "p2p-magics.txt", "ports.txt",
+					     "webminer-hosts.txt" };
 	static const char tbl[] = " \t\n#.:/-abcxn0123456789ABC\xc3\xa9";
 	unsigned char buf[4096];
 	uint32_t x = 0x12345678u;
@@ -893,6 +1039,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_domain_label_alignment);
 	tcase_add_test(tc, test_domain_long_host);
 	tcase_add_test(tc, test_domain_idn_alabel);
+	tcase_add_test(tc, test_domain_idn_ulabel);
+	tcase_add_test(tc, test_punycode_vectors);
+	tcase_add_test(tc, test_webminer_hosts);
+	tcase_add_test(tc, test_refresh_pools);
 	tcase_add_test(tc, test_domain_errors);
 	tcase_add_test(tc, test_cidr_longest_prefix);
 	tcase_add_test(tc, test_cidr_every_length);
@@ -904,7 +1054,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_file_level);
 	tcase_add_test(tc, test_line_level);
 	tcase_add_test(tc, test_check_output);
-	tcase_add_test(tc, test_100k_fast);
+	tcase_add_test(tc, test_100k_entries);
 	tcase_add_test(tc, test_entry_limit);
 	tcase_add_test(tc, test_truncated_every_length);
 	tcase_add_test(tc, test_garbage_and_binary);

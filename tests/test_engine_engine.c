@@ -279,6 +279,95 @@ START_TEST(test_garbage_frames)
 }
 END_TEST
 
+/* A UDP DNS response from resolver 192.0.2.53:53: qname -> one A record addr with ttl (RFC 1035 4.1). */
+static void dns_answer(mt_engine *e, uint64_t ts, const char *qname, const uint8_t addr[4], uint32_t ttl)
+{
+	uint8_t f[512], *ip = f + 14, *udp = ip + 20, *d = udp + 8;
+	size_t n = 0, iplen;
+	uint16_t s;
+
+	memset(f, 0, sizeof f);
+	memcpy(d, "\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00", 12);
+	n = 12;
+	for (const char *p = qname; *p;) {
+		const char *dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+		d[n++] = (uint8_t)l;
+		memcpy(d + n, p, l);
+		n += l;
+		p += l + (dot ? 1 : 0);
+	}
+	d[n++] = 0;
+	memcpy(d + n, "\x00\x01\x00\x01\xc0\x0c\x00\x01\x00\x01", 10);
+	n += 10;
+	d[n++] = (uint8_t)(ttl >> 24), d[n++] = (uint8_t)(ttl >> 16), d[n++] = (uint8_t)(ttl >> 8), d[n++] = (uint8_t)ttl;
+	d[n++] = 0, d[n++] = 4;
+	memcpy(d + n, addr, 4);
+	n += 4;
+	iplen = 20 + 8 + n;
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(iplen >> 8), ip[3] = (uint8_t)iplen;
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, "\xc0\x00\x02\x35", 4);
+	memcpy(ip + 16, "\xc0\x00\x02\x0a", 4);
+	s = csum(ip, 20, 0);
+	ip[10] = (uint8_t)(s >> 8), ip[11] = (uint8_t)s;
+	udp[0] = 0, udp[1] = 53, udp[2] = 0xc3, udp[3] = 0x50;
+	udp[4] = (uint8_t)((8 + n) >> 8), udp[5] = (uint8_t)(8 + n);
+	mt_engine_frame(e, 1, ts, f, (uint32_t)(14 + iplen), (uint32_t)(14 + iplen));
+}
+
+/* A stratum session whose pool address only a DNS answer named: the hit carries that name. */
+static void dns_then_stratum(uint64_t answer_before_us, uint32_t ttl)
+{
+	conn c = pool_conn();
+
+	dns_answer(eng, c.ts - answer_before_us, "Stratum.Pool.Example", c.srv, ttl);
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"cgminer/4.12.1\"]}\n", 1000);
+	send_data(eng, &c, 0, "{\"id\":1,\"result\":[[[\"mining.notify\",\"1\"]],\"08000002\",4],\"error\":null}\n", 20000);
+	ck_assert_int_eq(sink.n, 1);
+}
+
+START_TEST(test_dns_pool_host)
+{
+	dns_then_stratum(1000000, 300);
+	ck_assert_ptr_nonnull(strstr(sink.rec[0], "\"pool_host\":\"stratum.pool.example\""));
+	ck_assert_uint_eq(mt_engine_dns_stats(eng)->responses, 1);
+	ck_assert_uint_eq(mt_engine_dns_stats(eng)->hits, 1);
+}
+END_TEST
+
+START_TEST(test_dns_ttl_expired)
+{
+	/* answered 10 minutes before, TTL 60 s: the name no longer holds */
+	dns_then_stratum(600000000, 60);
+	ck_assert_ptr_null(strstr(sink.rec[0], "\"pool_host\""));
+	ck_assert_uint_eq(mt_engine_dns_stats(eng)->expired, 1);
+}
+END_TEST
+
+START_TEST(test_dns_cache_off)
+{
+	mt_engine_cfg cfg;
+
+	mt_engine_free(eng);
+	ms_close(&sink.base);
+	mt_engine_cfg_default(&cfg);
+	cfg.flow.max_flows = 1000;
+	cfg.dns_cache_entries = 0;
+	eng = mt_engine_new(&cfg, &reg);
+	ck_assert_ptr_nonnull(eng);
+	ms_init(&sink);
+	mt_engine_add_sink(eng, &sink.base);
+	dns_then_stratum(1000000, 300);
+	ck_assert_ptr_null(strstr(sink.rec[0], "\"pool_host\""));
+	ck_assert_uint_eq(mt_engine_dns_stats(eng)->responses, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine_engine");
@@ -290,6 +379,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_http_not_stratum);
 	tcase_add_test(tc, test_eviction_flood);
 	tcase_add_test(tc, test_garbage_frames);
+	tcase_add_test(tc, test_dns_pool_host);
+	tcase_add_test(tc, test_dns_ttl_expired);
+	tcase_add_test(tc, test_dns_cache_off);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,6 +42,8 @@ static const key_def keys[] = {
 	 "run nDPI on the first packets of each flow (labels, TLS SNI, HTTP host and agent)"},
 	{"update_interval", K_U32, OFF(eng.update_interval), SZ(eng.update_interval), 0, 86400, "60",
 	 "seconds of packet time between two \"update\" records of one identified flow"},
+	{"dns_cache_entries", K_U32, OFF(eng.dns_cache_entries), SZ(eng.dns_cache_entries), 0, 1u << 24, "8192",
+	 "server addresses remembered from DNS answers (their names become pool_host); 0 turns the cache off"},
 	{"max_flows", K_U32, OFF(eng.flow.max_flows), SZ(eng.flow.max_flows), 16, 100000000, "500000",
 	 "flows tracked at once; the least recently seen flow is evicted (counted) beyond it"},
 	{"memcap", K_SIZE, OFF(eng.flow.memcap), SZ(eng.flow.memcap), 1 << 20, UINT64_MAX, "256M",

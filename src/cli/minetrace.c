@@ -232,6 +232,13 @@ static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double sec
 		" overlap=%" PRIu64 " ooo_queued=%" PRIu64 " ooo_dropped=%" PRIu64 " gaps=%" PRIu64
 		" capped_bytes=%" PRIu64 "\n", ss->segments, ss->retransmit, ss->overlap, ss->ooo_queued,
 		ss->ooo_dropped, ss->gaps, ss->capped_bytes);
+	{
+		const mt_dnscache_stats *dc = mt_engine_dns_stats(e);
+		fprintf(stderr, "minetrace: stats: dns responses=%" PRIu64 " malformed=%" PRIu64 " answers=%" PRIu64
+			" inserted=%" PRIu64 " refreshed=%" PRIu64 " evicted=%" PRIu64 " lookups=%" PRIu64
+			" hits=%" PRIu64 " expired=%" PRIu64 "\n", dc->responses, dc->malformed, dc->answers,
+			dc->inserted, dc->refreshed, dc->evicted, dc->lookups, dc->hits, dc->expired);
+	}
 	fprintf(stderr, "minetrace: stats: hits=%" PRIu64 " mining=%" PRIu64 " crypto_p2p=%" PRIu64
 		" updates=%" PRIu64 " sink_errors=%" PRIu64 " alloc_fail=%" PRIu64 "\n", st->hits,
 		st->hits_mining, st->hits_p2p, st->hit_updates, st->sink_errors, st->alloc_fail);

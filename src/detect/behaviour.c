@@ -104,9 +104,15 @@ static int beh_on_packet(void *global, void *state, const mt_flow_view *fv,
 	MT_EV_SET(ev, evidence, txt, strlen(txt));
 	if (fv->sni && fv->sni[0])
 		MT_EV_SET(ev, pool_host, fv->sni, strlen(fv->sni));
-	if (ev->confidence != 0.6) {
-		ev->confidence = 0.6;
-		ev->version++;
+	{
+		/* Graded: 0.5 at the threshold, up to 0.7 as the pattern holds for an hour and 200 shares. */
+		double conf = 0.5 + 0.1 * (dur_s >= 3600 ? 1.0 : dur_s / 3600) +
+			      0.1 * (st->n_up >= 200 ? 1.0 : st->n_up / 200.0);
+		conf = floor(conf * 100 + 0.5) / 100;
+		if (ev->confidence != conf) {
+			ev->confidence = conf;
+			ev->version++;
+		}
 	}
 	if (ev->shares != st->n_up || ev->jobs != st->pushes) {
 		ev->shares = st->n_up;

@@ -18,6 +18,7 @@ static const mt_detector *const builtin_table[] = {
 	&mt_detect_cryptonote,
 	&mt_detect_ethproxy,
 	&mt_detect_httpmine,
+	&mt_detect_tls,
 	&mt_detect_sv2,
 	&mt_detect_behaviour,
 };

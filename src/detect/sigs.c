@@ -36,7 +36,7 @@
 #define NAME_MAX_LEN 63  /* pool-ips.txt NAME */
 #define PROTO_MAX 254    /* distinct protocols of ports.txt (uint8_t index, 0 = none) */
 
-enum kind { K_DOMAINS, K_IPS, K_AGENTS, K_METHODS, K_MAGICS, K_PORTS, K_NKINDS };
+enum kind { K_DOMAINS, K_IPS, K_AGENTS, K_METHODS, K_MAGICS, K_PORTS, K_WEBMINER, K_NKINDS };
 
 static const char *const file_names[K_NKINDS] = {
 	[K_DOMAINS] = "pool-domains.txt",
@@ -45,6 +45,7 @@ static const char *const file_names[K_NKINDS] = {
 	[K_METHODS] = "methods.txt",
 	[K_MAGICS] = "p2p-magics.txt",
 	[K_PORTS] = "ports.txt",
+	[K_WEBMINER] = "webminer-hosts.txt",
 };
 
 /* The fixed method sets (methods.txt SET). Detectors ask by these names. */
@@ -259,6 +260,8 @@ struct mt_sigs {
 
 	struct htab domains;  /* key: lower-case domain; hashed right to left */
 	size_t dom_maxlen;
+	struct htab webminers; /* webminer-hosts.txt, same form as domains */
+	size_t web_maxlen;
 
 	struct net4 *v4;
 	size_t n4, cap4;
@@ -519,10 +522,166 @@ static const char *check_domain(const char *d, char *why, size_t whylen)
 	return NULL;
 }
 
-static void parse_domain(struct pctx *c, unsigned long line, char *text)
+/* ---- IDN: U-labels to A-labels (RFC 5891 4.4, Punycode RFC 3492) ---- */
+
+#define PUNY_BASE 36u
+#define PUNY_TMIN 1u
+#define PUNY_TMAX 26u
+#define PUNY_SKEW 38u
+#define PUNY_DAMP 700u
+#define PUNY_BIAS 72u
+#define PUNY_N 128u
+
+static uint32_t puny_adapt(uint32_t delta, uint32_t npoints, bool first)
+{
+	uint32_t k = 0;
+
+	delta = first ? delta / PUNY_DAMP : delta / 2;
+	delta += delta / npoints;
+	while (delta > ((PUNY_BASE - PUNY_TMIN) * PUNY_TMAX) / 2) {
+		delta /= PUNY_BASE - PUNY_TMIN;
+		k += PUNY_BASE;
+	}
+	return k + (PUNY_BASE - PUNY_TMIN + 1) * delta / (delta + PUNY_SKEW);
+}
+
+/*
+ * RFC 3492 6.3: the Punycode of code points cp[0..n) into out (cap bytes,
+ * NUL-terminated). Returns the length, or -1 if it does not fit or overflows.
+ */
+int mt_sigs_punycode(const uint32_t *cp, size_t n, char *out, size_t cap)
+{
+	uint32_t code = PUNY_N, delta = 0, bias = PUNY_BIAS, h, b = 0;
+	size_t w = 0, i;
+
+	if (cap == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (cp[i] < 0x80) {
+			if (w + 1 >= cap)
+				return -1;
+			out[w++] = (char)cp[i];
+			b++;
+		}
+	}
+	h = b;
+	if (b > 0) {
+		if (w + 1 >= cap)
+			return -1;
+		out[w++] = '-';
+	}
+	while (h < n) {
+		uint32_t m = UINT32_MAX;
+		for (i = 0; i < n; i++)
+			if (cp[i] >= code && cp[i] < m)
+				m = cp[i];
+		if ((uint64_t)(m - code) * (h + 1) > UINT32_MAX - delta)
+			return -1;
+		delta += (m - code) * (h + 1);
+		code = m;
+		for (i = 0; i < n; i++) {
+			if (cp[i] < code && ++delta == 0)
+				return -1;
+			if (cp[i] == code) {
+				uint32_t q = delta;
+				for (uint32_t k = PUNY_BASE;; k += PUNY_BASE) {
+					uint32_t t = k <= bias ? PUNY_TMIN : k >= bias + PUNY_TMAX ? PUNY_TMAX : k - bias;
+					uint32_t d;
+					if (q < t)
+						break;
+					d = t + (q - t) % (PUNY_BASE - t);
+					if (w + 1 >= cap)
+						return -1;
+					out[w++] = (char)(d < 26 ? 'a' + d : '0' + d - 26);
+					q = (q - t) / (PUNY_BASE - t);
+				}
+				if (w + 1 >= cap)
+					return -1;
+				out[w++] = (char)(q < 26 ? 'a' + q : '0' + q - 26);
+				bias = puny_adapt(delta, h + 1, h == b);
+				delta = 0;
+				h++;
+			}
+		}
+		delta++;
+		code++;
+	}
+	out[w] = '\0';
+	return (int)w;
+}
+
+/* Simple lower-casing of the capitals of ASCII, Latin-1, Greek and Cyrillic (names are compared after it). */
+static uint32_t fold(uint32_t c)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0xde && c != 0xd7) ||
+	    (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) || (c >= 0x410 && c <= 0x42f))
+		return c + 0x20;
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 0x50;
+	return c;
+}
+
+/*
+ * A host name with U-labels to its A-label form, lower-cased (UTF-8 is valid:
+ * take_line checked it). Returns NULL or why not.
+ */
+static const char *to_alabels(const char *in, char *out, size_t cap)
+{
+	uint32_t cp[DOMAIN_MAX + 1];
+	const unsigned char *p = (const unsigned char *)in;
+	size_t w = 0;
+
+	while (*p) {
+		size_t n = 0;
+		bool ascii = true;
+		while (*p && *p != '.') {
+			uint32_t c;
+			size_t u = utf8_len(p, strlen((const char *)p));
+			if (u == 0)
+				return "invalid UTF-8";
+			c = u == 1 ? p[0] : u == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
+			    : u == 3 ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
+			    : (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 | (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+			if (n >= DOMAIN_MAX)
+				return "longer than 253 characters";
+			cp[n++] = fold(c);
+			if (c >= 0x80)
+				ascii = false;
+			p += u;
+		}
+		if (ascii) {
+			if (w + n + 1 >= cap)
+				return "longer than 253 characters";
+			for (size_t i = 0; i < n; i++)
+				out[w++] = (char)cp[i];
+		} else {
+			int l;
+			if (w + 5 >= cap)
+				return "longer than 253 characters";
+			memcpy(out + w, "xn--", 4);
+			w += 4;
+			l = mt_sigs_punycode(cp, n, out + w, cap - w);
+			if (l < 0)
+				return "the A-label form is longer than 253 characters";
+			w += (size_t)l;
+		}
+		if (*p == '.') {
+			if (w + 1 >= cap)
+				return "longer than 253 characters";
+			out[w++] = '.';
+			p++;
+		}
+	}
+	out[w] = '\0';
+	return NULL;
+}
+
+static void parse_domain(struct pctx *c, unsigned long line, char *text, enum kind k)
 {
 	mt_sigs *s = c->s;
-	char *f[3], why[96], low[DOMAIN_MAX + 1];
+	struct htab *tab = k == K_WEBMINER ? &s->webminers : &s->domains;
+	size_t *maxlen = k == K_WEBMINER ? &s->web_maxlen : &s->dom_maxlen;
+	char *f[3], why[96], low[DOMAIN_MAX + 1], alab[DOMAIN_MAX + 8];
 	const char *reason, *coin = NULL;
 	const struct hent *dup;
 	struct hent e;
@@ -534,6 +693,18 @@ static void parse_domain(struct pctx *c, unsigned long line, char *text)
 	if (nf > 2) {
 		problem(c, line, "too many fields: expected DOMAIN [COIN]");
 		return;
+	}
+	for (const char *q = f[0]; *q; q++) {
+		if ((unsigned char)*q >= 0x80) {
+			/* An internationalized name: matched in the A-label form it travels in. */
+			reason = to_alabels(f[0], alab, sizeof alab);
+			if (reason) {
+				problem(c, line, "bad domain '%.80s': %s", f[0], reason);
+				return;
+			}
+			f[0] = alab;
+			break;
+		}
 	}
 	reason = check_domain(f[0], why, sizeof why);
 	if (reason) {
@@ -553,7 +724,7 @@ static void parse_domain(struct pctx *c, unsigned long line, char *text)
 	low[n] = '\0';
 	memset(&e, 0, sizeof e);
 	e.h = hash_rtl(low, n);
-	dup = htab_find(&s->domains, e.h, low, n, 0);
+	dup = htab_find(tab, e.h, low, n, 0);
 	if (dup) {
 		problem(c, line, "duplicate domain '%s' (line %u)", low, dup->line);
 		return;
@@ -562,10 +733,10 @@ static void parse_domain(struct pctx *c, unsigned long line, char *text)
 	e.klen = (uint32_t)n;
 	e.val = coin;
 	e.line = (uint32_t)line;
-	if (!e.key || htab_add(&s->domains, &e) < 0)
+	if (!e.key || htab_add(tab, &e) < 0)
 		return oom(c, line);
-	if (n > s->dom_maxlen)
-		s->dom_maxlen = n;
+	if (n > *maxlen)
+		*maxlen = n;
 	s->count++;
 	c->file_entries++;
 }
@@ -1097,14 +1268,15 @@ static void take_line(struct pctx *c, enum kind k, char *line, size_t len, unsig
 		c->stop = true;
 		return;
 	}
-	if (k != K_DOMAINS)
+	if (k != K_DOMAINS && k != K_WEBMINER)
 		for (char *q = p; *q; q++)
 			if ((unsigned char)*q >= 0x80) {
 				problem(c, lineno, "non-ASCII character outside a comment");
 				return;
 			}
 	switch (k) {
-	case K_DOMAINS: parse_domain(c, lineno, p); break;
+	case K_DOMAINS: parse_domain(c, lineno, p, k); break;
+	case K_WEBMINER: parse_domain(c, lineno, p, k); break;
 	case K_IPS: parse_ip(c, lineno, p); break;
 	case K_AGENTS: parse_agent(c, lineno, p); break;
 	case K_METHODS: parse_method(c, lineno, p); break;
@@ -1209,6 +1381,7 @@ void mt_sigs_free(mt_sigs *s)
 		return;
 	htab_free(&s->strs);
 	htab_free(&s->domains);
+	htab_free(&s->webminers);
 	htab_free(&s->agents);
 	htab_free(&s->methods);
 	free(s->v4);
@@ -1287,7 +1460,29 @@ size_t mt_sigs_count(const mt_sigs *s)
 
 /* ---- lookups (read-only; no allocation) ---- */
 
+static const char *domain_lookup(const struct htab *tab, size_t maxlen, const char *host, size_t len,
+				 const char **coin);
+
 const char *mt_sigs_pool_domain(const mt_sigs *s, const char *host, size_t len, const char **coin)
+{
+	if (coin)
+		*coin = "";
+	if (!s)
+		return NULL;
+	return domain_lookup(&s->domains, s->dom_maxlen, host, len, coin);
+}
+
+const char *mt_sigs_webminer_host(const mt_sigs *s, const char *host, size_t len, const char **coin)
+{
+	if (coin)
+		*coin = "";
+	if (!s)
+		return NULL;
+	return domain_lookup(&s->webminers, s->web_maxlen, host, len, coin);
+}
+
+static const char *domain_lookup(const struct htab *tab, size_t maxlen, const char *host, size_t len,
+				 const char **coin)
 {
 	char buf[DOMAIN_MAX];
 	uint16_t start[DOMAIN_MAX];
@@ -1297,7 +1492,7 @@ const char *mt_sigs_pool_domain(const mt_sigs *s, const char *host, size_t len, 
 
 	if (coin)
 		*coin = "";
-	if (!s || !host || !s->domains.n)
+	if (!host || !tab->n)
 		return NULL;
 	if (len && host[len - 1] == '.')
 		len--;
@@ -1314,7 +1509,7 @@ const char *mt_sigs_pool_domain(const mt_sigs *s, const char *host, size_t len, 
 		if (buf[j] == '.')
 			continue;
 		if (j == 0 ? (w == 0 || host[w - 1] == '.') : buf[j - 1] == '.') {
-			if (n - j > s->dom_maxlen)
+			if (n - j > maxlen)
 				break;
 			start[ncand] = (uint16_t)j;
 			hs[ncand] = h;
@@ -1324,7 +1519,7 @@ const char *mt_sigs_pool_domain(const mt_sigs *s, const char *host, size_t len, 
 	/* The longest suffix (the leftmost start) first. */
 	while (ncand--) {
 		size_t j = start[ncand];
-		const struct hent *e = htab_find(&s->domains, hs[ncand], buf + j, n - j, 0);
+		const struct hent *e = htab_find(tab, hs[ncand], buf + j, n - j, 0);
 		if (e) {
 			if (coin)
 				*coin = e->val ? e->val : "";

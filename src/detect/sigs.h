@@ -15,6 +15,7 @@
  *   methods.txt       SET METHOD             JSON-RPC method names per protocol role
  *   p2p-magics.txt    HEX NETWORK COIN       4-byte network magics of Bitcoin-family P2P
  *   ports.txt         PORT PROTO             ports pools commonly use: a prior only, never decisive
+ *   webminer-hosts.txt DOMAIN [COIN]         browser-miner script / WebSocket hosts (as pool-domains.txt)
  */
 
 #define MT_SIGS_MAX_LINE 1024
@@ -51,6 +52,13 @@ size_t mt_sigs_count(const mt_sigs *s);
  */
 const char *mt_sigs_pool_domain(const mt_sigs *s, const char *host, size_t len,
 				const char **coin);
+
+/* The same lookup in webminer-hosts.txt (browser-miner script and WebSocket hosts). */
+const char *mt_sigs_webminer_host(const mt_sigs *s, const char *host, size_t len,
+				  const char **coin);
+
+/* RFC 3492 Punycode of n code points into out (NUL-terminated); the length or -1. For tests. */
+int mt_sigs_punycode(const uint32_t *cp, size_t n, char *out, size_t cap);
 
 /* 1 if addr (4 or 16 bytes by ipver) is in a pool network; *coin as above. */
 int mt_sigs_pool_ip(const mt_sigs *s, int ipver, const uint8_t *addr, const char **coin);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detect/ndpi.h"
+#include "flow/dnscache.h"
 #include "evidence/hit.h"
 #include "util/jw.h"
 #include "util/log.h"
@@ -39,6 +40,7 @@ typedef struct fstate {
 	int64_t ndpi_mem;       /* of which nf */
 	uint8_t inspected;      /* the first payload was seen (dstate, nf made) */
 	uint8_t finished;       /* flow_finish ran: later packets are only counted */
+	char *dns_name;         /* the name a DNS answer gave for the server, at the first payload */
 } fstate;
 
 /*
@@ -72,6 +74,7 @@ struct mt_engine {
 	uint64_t now_us;
 	const struct mt_sigs *sigs;
 	node_host *nodes; /* NODE_SLOTS, made at the first P2P identification */
+	mt_dnscache *dns; /* made at the first DNS response */
 };
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg)
@@ -81,6 +84,7 @@ void mt_engine_cfg_default(mt_engine_cfg *cfg)
 	mt_stream_cfg_default(&cfg->stream);
 	cfg->ndpi = 1;
 	cfg->update_interval = MT_ENGINE_DEFAULT_UPDATE_INTERVAL;
+	cfg->dns_cache_entries = MT_DNSCACHE_DEFAULT_ENTRIES;
 }
 
 static void mem_add(mt_engine *e, fstate *fs, int64_t delta)
@@ -100,6 +104,9 @@ static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
 
 	if (!fs->ev)
 		return;
+	/* A name that only a DNS answer gave still says which pool the flow went to. */
+	if (!fs->ev->pool_host[0] && fs->dns_name)
+		MT_EV_SET(fs->ev, pool_host, fs->dns_name, strlen(fs->dns_name));
 	h.flow = f;
 	h.ev = fs->ev;
 	h.ts_us = e->now_us;
@@ -206,6 +213,7 @@ static void flow_view(const mt_engine *e, const mt_flow *f, const fstate *fs, mt
 		fv->http_host = fs->lbl->host[0] ? fs->lbl->host : NULL;
 		fv->http_ua = fs->lbl->ua[0] ? fs->lbl->ua : NULL;
 	}
+	fv->dns_name = fs->dns_name;
 }
 
 static void detectors_done(mt_engine *e, fstate *fs);
@@ -385,6 +393,7 @@ static void fstate_free(mt_engine *e, fstate *fs)
 	mt_ndpi_flow_free(fs->nf);
 	free(fs->lbl);
 	free(fs->ev);
+	free(fs->dns_name);
 	mt_flowtab_mem_add(e->ft, -fs->mem);
 	free(fs);
 }
@@ -511,6 +520,58 @@ static void on_flow_end(mt_flow *f, int reason, void *ctx)
 
 /* ---- per packet ---- */
 
+/* The name an earlier DNS answer gave for the flow's server, kept with the flow (the cache may drop it). */
+static void dns_name_of(mt_engine *e, const mt_flow *f, fstate *fs)
+{
+	const char *n = mt_dnscache_lookup(e->dns, f->key.ipver, mt_flow_srv_addr(f), e->now_us);
+	size_t l;
+
+	if (!n)
+		return;
+	l = strlen(n);
+	fs->dns_name = malloc(l + 1);
+	if (!fs->dns_name) {
+		e->st.alloc_fail++;
+		return;
+	}
+	memcpy(fs->dns_name, n, l + 1);
+	mem_add(e, fs, (int64_t)(l + 1));
+}
+
+/*
+ * A DNS response goes into the cache before its flow is looked at: every UDP
+ * datagram from port 53, and over TCP (RFC 7766: a 2-byte length, then the
+ * message) a segment from port 53 that holds one whole message, which is how
+ * answers travel; a message split over segments is not read.
+ */
+static void dns_feed(mt_engine *e, const mt_pkt *p)
+{
+	const uint8_t *m = p->payload;
+	uint32_t n = p->payload_len;
+
+	if (!e->dns) {
+		if (!e->cfg.dns_cache_entries)
+			return;
+		e->dns = mt_dnscache_new(e->cfg.dns_cache_entries);
+		if (!e->dns) {
+			e->st.alloc_fail++;
+			e->cfg.dns_cache_entries = 0;
+			return;
+		}
+	}
+	if (p->l4proto == 6) {
+		uint32_t l;
+		if (n < 2)
+			return;
+		l = (uint32_t)m[0] << 8 | m[1];
+		if (l == 0 || l > n - 2)
+			return;
+		m += 2;
+		n = l;
+	}
+	mt_dnscache_feed(e->dns, m, n, e->now_us);
+}
+
 /* Stream and detectors for one decoded packet of flow f. */
 static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, int dir)
 {
@@ -524,6 +585,8 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 		/* A SYN only sets the stream's first sequence number; states wait for data. */
 		if (p->payload_len && fstate_inspect(e, fs) < 0)
 			return;
+		if (p->payload_len)
+			dns_name_of(e, f, fs);
 	}
 	if (fs->nf)
 		ndpi_packet(e, fs, p, dir);
@@ -583,6 +646,8 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 	e->st.last_ts_us = e->now_us;
 	if (mt_decode_frame(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst) != MT_DECODE_L4)
 		return;
+	if (p.sport == 53 && p.payload_len)
+		dns_feed(e, &p);
 	f = mt_flowtab_packet(e->ft, &p, &dir, &created);
 	if (unlikely(!f))
 		return;
@@ -665,6 +730,12 @@ const mt_stream_stats *mt_engine_stream_stats(const mt_engine *e)
 	return &e->sst;
 }
 
+const mt_dnscache_stats *mt_engine_dns_stats(const mt_engine *e)
+{
+	static const mt_dnscache_stats none;
+	return e->dns ? mt_dnscache_stats_get(e->dns) : &none;
+}
+
 void mt_engine_free(mt_engine *e)
 {
 	if (!e)
@@ -678,5 +749,6 @@ void mt_engine_free(mt_engine *e)
 	mt_ndpi_free(e->ndpi);
 	mt_jw_free(&e->jw);
 	free(e->nodes);
+	mt_dnscache_free(e->dns);
 	free(e);
 }

@@ -7,6 +7,7 @@
 
 #include "decode/decode.h"
 #include "detect/detect.h"
+#include "flow/dnscache.h"
 #include "flow/flow.h"
 #include "sink/sink.h"
 #include "stream/stream.h"
@@ -19,6 +20,7 @@ typedef struct mt_engine_cfg {
 	mt_stream_cfg stream;
 	int ndpi;                 /* run nDPI (1) or not (0) */
 	uint32_t update_interval; /* seconds of packet time between "update" records */
+	uint32_t dns_cache_entries; /* addresses the DNS answer cache holds (0: no cache) */
 } mt_engine_cfg;
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg);
@@ -73,6 +75,7 @@ const mt_engine_stats *mt_engine_stats_get(const mt_engine *e);
 const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e);
 const mt_flow_stats *mt_engine_flow_stats(const mt_engine *e);
 const mt_stream_stats *mt_engine_stream_stats(const mt_engine *e);
+const mt_dnscache_stats *mt_engine_dns_stats(const mt_engine *e);
 
 /* Frees without flushing (call mt_engine_flush first to get the final records). NULL is fine. */
 void mt_engine_free(mt_engine *e);
