@@ -509,6 +509,50 @@ START_TEST(test_http_host_ua)
 END_TEST
 
 /*
+ * Labels only (the engine's mode): the flow is done at the request that
+ * classifies it, with the same names that the full dissection reports, and
+ * mt_ndpi_feed says which packets it did not give to nDPI.
+ */
+START_TEST(test_labels_only_feed)
+{
+	mt_ndpi_info info, full;
+	mt_ndpi_flow *f = new_flow(&info), *g = new_flow(&full);
+	tconv c, d;
+	uint8_t buf[T_MAX_PKT];
+	mt_pkt p;
+
+	/* The same request with extra dissection: nDPI wants the response. */
+	conv_init(&d, 4, 6, "10.0.0.5", "203.0.113.80", 40000, 80);
+	handshake(nd, g, &d, &full);
+	ck_assert_int_eq(send_str(nd, g, &d, MT_DIR_C2S, http_get, &full), 0);
+	mt_ndpi_flow_free(g);
+
+	mt_ndpi_set_labels_only(nd, 1);
+	conv_init(&c, 4, 6, "10.0.0.5", "203.0.113.80", 40000, 80);
+	build(&c, MT_DIR_C2S, 0x02, NULL, 0, buf, &p);
+	ck_assert_int_eq(mt_ndpi_feed(nd, f, &p, MT_DIR_C2S), 0); /* the first packet is given */
+	c.seq[MT_DIR_C2S]++;
+	build(&c, MT_DIR_S2C, 0x12, NULL, 0, buf, &p);
+	ck_assert_int_eq(mt_ndpi_feed(nd, f, &p, MT_DIR_S2C), -1); /* a bare segment is not */
+	c.seq[MT_DIR_S2C]++;
+	ck_assert_int_eq(mt_ndpi_feed(nd, f, NULL, MT_DIR_C2S), -1);
+	build(&c, MT_DIR_C2S, 0x18, http_get, (uint32_t)strlen(http_get), buf, &p);
+	ck_assert_int_eq(mt_ndpi_feed(nd, f, &p, MT_DIR_C2S), 1);
+	mt_ndpi_result(nd, f, &info);
+	check_terminated(&info);
+	ck_assert_uint_eq(info.done, 1);
+	ck_assert_str_eq(info.proto, full.proto);
+	ck_assert_str_eq(info.http_host, full.http_host);
+	ck_assert_str_eq(info.http_ua, full.http_ua);
+	ck_assert_str_eq(info.http_host, "pool.example.org");
+	/* Done stays done. */
+	ck_assert_int_eq(mt_ndpi_feed(nd, f, &p, MT_DIR_C2S), 1);
+	mt_ndpi_set_labels_only(nd, 0);
+	mt_ndpi_flow_free(f);
+}
+END_TEST
+
+/*
  * The server's bare ACK before its response is given to nDPI (the flow is
  * classified and HTTP still wants packets): nDPI then reads the response's
  * Content-Type and calls the flow a download.
@@ -1204,6 +1248,7 @@ static Suite *ndpi_suite(void)
 	tcase_add_test(tc, test_tls_sni_ipv6_other_port);
 	tcase_add_test(tc, test_http_host_ua);
 	tcase_add_test(tc, test_http_response_category);
+	tcase_add_test(tc, test_labels_only_feed);
 	tcase_add_test(tc, test_dns_query_answer);
 	tcase_add_test(tc, test_dns_cname_and_aaaa);
 	tcase_add_test(tc, test_stratum_mining);

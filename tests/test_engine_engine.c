@@ -45,6 +45,38 @@ static void ms_init(mem_sink *m)
 	m->base.close = ms_close;
 }
 
+/*
+ * Allocation counter: this test links with -Wl,--wrap=malloc,calloc,realloc
+ * (tests/meson.build), so every allocation of the engine, stream and
+ * detector code goes through these (nDPI's own, inside its shared library,
+ * does not).
+ */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t k, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static unsigned long n_allocs;
+
+void *__wrap_malloc(size_t n)
+{
+	n_allocs++;
+	return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t k, size_t n)
+{
+	n_allocs++;
+	return __real_calloc(k, n);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	n_allocs++;
+	return __real_realloc(p, n);
+}
+
 /* One TCP endpoint pair and its sequence numbers. */
 typedef struct conn {
 	uint8_t cli[4], srv[4];
@@ -234,6 +266,95 @@ START_TEST(test_http_not_stratum)
 }
 END_TEST
 
+/*
+ * No allocation per packet: a long mining session allocates while its
+ * flow starts (states, evidence, the record buffer, stream buffers doubling
+ * up to their cap) and then nothing, however many packets follow.
+ */
+static void long_session(int packets)
+{
+	conn c = pool_conn();
+	char line[160];
+
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"cgminer/4.12.1\"]}\n", 1000);
+	send_data(eng, &c, 0, "{\"id\":1,\"result\":[[[\"mining.notify\",\"1\"]],\"08000002\",4],\"error\":null}\n", 1000);
+	for (int i = 0; i < packets; i++) {
+		snprintf(line, sizeof(line), "{\"id\":%d,\"method\":\"mining.submit\",\"params\":[\"w.r\",\"1\",\"00000000\",\"5f5e1000\",\"%08x\"]}\n",
+			 i + 2, (unsigned)i);
+		send_data(eng, &c, i & 1, line, 100); /* 100 us apart: no update record is due */
+	}
+}
+
+START_TEST(test_no_alloc_per_packet)
+{
+	unsigned long a0, a1, a2;
+
+	long_session(200);
+	a0 = n_allocs;
+	long_session(0); /* same flow, already identified: its handshake packets are retransmissions */
+	a1 = n_allocs;
+	long_session(4000);
+	a2 = n_allocs;
+	ck_assert_uint_gt(a0, 0); /* the wrap is in place */
+	ck_assert_uint_eq(sink.n, 1);
+	/* 4000 more packets: at most the stream buffers' last doublings (256 B to 64 KiB). */
+	ck_assert_msg(a2 - a1 <= 16, "%lu allocations for 4000 packets", a2 - a1);
+	ck_assert_uint_le(a1 - a0, 2);
+
+	/* An unknown binary protocol: behaviour keeps asking at every packet. */
+	{
+		conn c = pool_conn();
+		char pl[64];
+		unsigned long b0 = 0, b1;
+		uint64_t calls = 0;
+
+		c.cport = 50000;
+		c.sport = 9000;
+		handshake(eng, &c);
+		for (int i = 0; i < 4200; i++) {
+			if (i == 200) {
+				b0 = n_allocs;
+				calls = mt_engine_stats_get(eng)->detector_calls;
+			}
+			for (size_t k = 0; k < sizeof(pl) - 1; k++)
+				pl[k] = (char)(0x80 | ((i * 31 + (int)k * 7) & 0x7f));
+			pl[sizeof(pl) - 1] = '\0';
+			send_data(eng, &c, i % 3 == 0, pl, 100);
+		}
+		b1 = n_allocs;
+		ck_assert_uint_ge(mt_engine_stats_get(eng)->detector_calls - calls, 4000);
+		ck_assert_msg(b1 - b0 <= 16, "%lu allocations for 4000 packets", b1 - b0);
+	}
+	mt_engine_flush(eng);
+}
+END_TEST
+
+/*
+ * A flow every built-in detector but behaviour has let go keeps only its
+ * small state: far less than the block of all detectors' states it held
+ * before states were per detector.
+ */
+START_TEST(test_states_freed_early)
+{
+	conn c = pool_conn();
+	uint64_t before = mt_engine_flow_stats(eng)->mem;
+
+	c.sport = 80;
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n", 1000);
+	send_data(eng, &c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1000);
+	send_data(eng, &c, 1, "GET /b.html HTTP/1.1\r\nHost: example.com\r\n\r\n", 1000);
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->active, 1);
+	ck_assert_uint_lt(mt_engine_flow_stats(eng)->mem - before, reg.state_total);
+	ck_assert_uint_gt(mt_engine_stats_get(eng)->det_excluded[0], 0);
+	fin(eng, &c);
+	mt_engine_flush(eng);
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->mem, 0);
+	ck_assert_int_eq(sink.n, 0);
+}
+END_TEST
+
 START_TEST(test_eviction_flood)
 {
 	uint8_t f[128];
@@ -378,6 +499,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_benign_jsonrpc);
 	tcase_add_test(tc, test_http_not_stratum);
 	tcase_add_test(tc, test_eviction_flood);
+	tcase_add_test(tc, test_no_alloc_per_packet);
+	tcase_add_test(tc, test_states_freed_early);
 	tcase_add_test(tc, test_garbage_frames);
 	tcase_add_test(tc, test_dns_pool_host);
 	tcase_add_test(tc, test_dns_ttl_expired);

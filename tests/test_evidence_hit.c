@@ -1,4 +1,6 @@
 /* test_evidence_hit.c - the hit record: required fields, direction, Community ID, escaping. */
+#include <arpa/inet.h>
+
 #include "evidence/hit.h"
 #include "mt_test.h"
 
@@ -27,6 +29,42 @@ START_TEST(test_time)
 	ck_assert_str_eq(b, "1970-01-01T00:00:00.000000Z");
 	mt_hit_time(1700000000123456ull, b, sizeof(b));
 	ck_assert_str_eq(b, "2023-11-14T22:13:20.123456Z");
+	/* The date part is kept between calls: same second, next second, back again. */
+	mt_hit_time(1700000000000007ull, b, sizeof(b));
+	ck_assert_str_eq(b, "2023-11-14T22:13:20.000007Z");
+	mt_hit_time(1700000001999999ull, b, sizeof(b));
+	ck_assert_str_eq(b, "2023-11-14T22:13:21.999999Z");
+	mt_hit_time(1700000000000000ull, b, sizeof(b));
+	ck_assert_str_eq(b, "2023-11-14T22:13:20.000000Z");
+	/* Cut to the buffer, as snprintf did. */
+	mt_hit_time(1700000000123456ull, b, 10);
+	ck_assert_str_eq(b, "2023-11-1");
+	mt_hit_time(1700000000123456ull, b, 23);
+	ck_assert_str_eq(b, "2023-11-14T22:13:20.12");
+}
+END_TEST
+
+/* IPv4 text is written by hand: the same as inet_ntop's for every octet value, in every position. */
+START_TEST(test_addr_v4)
+{
+	char got[64], want[64];
+	uint8_t a[16] = {0};
+
+	for (unsigned v = 0; v < 256; v++) {
+		for (int pos = 0; pos < 4; pos++) {
+			for (int i = 0; i < 4; i++)
+				a[i] = (uint8_t)(i == pos ? v : (v * 7 + (unsigned)i * 50) & 0xff);
+			mt_hit_addr(4, a, got, sizeof(got));
+			ck_assert_ptr_nonnull(inet_ntop(AF_INET, a, want, sizeof(want)));
+			ck_assert_str_eq(got, want);
+		}
+	}
+	/* Too small a buffer for the longest address: inet_ntop's answer ("?"), nothing past it. */
+	memset(got, 'x', sizeof(got));
+	a[0] = a[1] = a[2] = a[3] = 255;
+	mt_hit_addr(4, a, got, 15);
+	ck_assert_str_eq(got, "?");
+	ck_assert_int_eq(got[15], 'x');
 }
 END_TEST
 
@@ -145,6 +183,7 @@ static Suite *suite(void)
 
 	tcase_add_test(tc, test_time);
 	tcase_add_test(tc, test_record);
+	tcase_add_test(tc, test_addr_v4);
 	tcase_add_test(tc, test_p2p_and_v6);
 	tcase_add_test(tc, test_ev_set);
 	suite_add_tcase(s, tc);

@@ -224,10 +224,11 @@ static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double sec
 	fprintf(stderr, "minetrace: stats: flows_inspected=%" PRIu64 " ndpi_flows=%" PRIu64
 		" ndpi_packets=%" PRIu64 " detector_calls=%" PRIu64 "\n", st->flows_inspected,
 		st->ndpi_flows, st->ndpi_packets, st->detector_calls);
+	fprintf(stderr, "minetrace: stats: ndpi_dropped=%" PRIu64 "\n", st->ndpi_dropped);
 	for (i = 0; i < (int)reg->n; i++)
 		fprintf(stderr, "minetrace: stats:   detector.%s calls=%" PRIu64 " detected=%" PRIu64
-			" excluded=%" PRIu64 "\n", reg->det[i]->name, st->det_calls[i], st->det_detected[i],
-			st->det_excluded[i]);
+			" excluded=%" PRIu64 " prefiltered=%" PRIu64 "\n", reg->det[i]->name, st->det_calls[i],
+			st->det_detected[i], st->det_excluded[i], st->det_prefiltered[i]);
 	fprintf(stderr, "minetrace: stats: stream segments=%" PRIu64 " retransmit=%" PRIu64
 		" overlap=%" PRIu64 " ooo_queued=%" PRIu64 " ooo_dropped=%" PRIu64 " gaps=%" PRIu64
 		" capped_bytes=%" PRIu64 "\n", ss->segments, ss->retransmit, ss->overlap, ss->ooo_queued,
@@ -242,6 +243,19 @@ static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double sec
 	fprintf(stderr, "minetrace: stats: hits=%" PRIu64 " mining=%" PRIu64 " crypto_p2p=%" PRIu64
 		" updates=%" PRIu64 " sink_errors=%" PRIu64 " alloc_fail=%" PRIu64 "\n", st->hits,
 		st->hits_mining, st->hits_p2p, st->hit_updates, st->sink_errors, st->alloc_fail);
+	if (st->stage_samples) {
+		double staged = 0;
+		/* Estimated from one packet in MT_ENGINE_STAGE_SAMPLE; "read" is the rest (libpcap, start-up, flush). */
+		fprintf(stderr, "minetrace: stats: stage_ns_per_packet");
+		for (i = 0; i < MT_ENGINE_STAGES; i++) {
+			staged += (double)st->stage_ns[i];
+			fprintf(stderr, " %s=%.0f", mt_engine_stage_name(i),
+				st->packets ? (double)st->stage_ns[i] / (double)st->packets : 0.0);
+		}
+		fprintf(stderr, " read_and_rest=%.0f samples=%" PRIu64 "\n",
+			st->packets && secs * 1e9 > staged ? (secs * 1e9 - staged) / (double)st->packets : 0.0,
+			st->stage_samples);
+	}
 	fprintf(stderr, "minetrace: stats: time=%.3fs rate=%.0f packets/s\n", secs,
 		secs > 0 ? (double)st->packets / secs : 0.0);
 }
@@ -424,6 +438,7 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	cfg.eng.stage_clock = cfg.stats; /* the per-stage times of --stats */
 	eng = mt_engine_new(&cfg.eng, &reg);
 	if (!eng) {
 		sink->close(sink);

@@ -11,7 +11,7 @@ struct mt_sigs; /* signatures/ loaded (detect/sigs.h); swapped whole on reload *
  * Bump on any change to a struct in this file. The plugin loader refuses a
  * plugin whose api_version differs and names both versions.
  */
-#define MT_DETECTOR_API_VERSION 3u
+#define MT_DETECTOR_API_VERSION 4u /* 3: prefilter; 4: share accounting at the end of mt_evidence */
 
 /* A detector's answer for a flow (nDPI's three answers). */
 enum mt_answer {
@@ -171,6 +171,15 @@ typedef struct mt_detector {
 			 const mt_pkt_view *pv, mt_evidence *ev);
 	/* Releases what the state owns (not the state itself). May be NULL. */
 	void (*flow_free)(void *global, void *state);
+	/*
+	 * Optional (API 3), a cheap look before the detector's first on_packet
+	 * for a flow, with the same views: MT_EXCLUDED lets the flow go before
+	 * any state is made (counted as an exclusion, never asked again);
+	 * anything else makes the state and calls on_packet with this packet.
+	 * It must answer MT_EXCLUDED only for flows on_packet would never
+	 * identify, so that results do not depend on it. May be NULL.
+	 */
+	int (*prefilter)(void *global, const mt_flow_view *fv, const mt_pkt_view *pv);
 } mt_detector;
 
 /* A plugin exports this symbol; it returns a NULL-terminated array of detectors. */

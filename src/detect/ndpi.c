@@ -62,6 +62,7 @@
 
 struct mt_ndpi {
 	struct ndpi_detection_module_struct *mod;
+	int labels_only; /* done at the first classification (mt_ndpi_set_labels_only) */
 };
 
 struct mt_ndpi_flow {
@@ -280,7 +281,7 @@ static void finish(mt_ndpi *n, mt_ndpi_flow *f)
 int mt_ndpi_packet(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir,
 		   mt_ndpi_info *info)
 {
-	uint32_t len;
+	int r;
 
 	if (!n || !f || !info)
 		return 1;
@@ -288,9 +289,24 @@ int mt_ndpi_packet(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir,
 		return 1;
 	if (!p || !p->l3 || p->l3_len == 0)
 		return 0;
+	r = mt_ndpi_feed(n, f, p, dir);
+	if (r >= 0)
+		fill_info(n, f, info);
+	return r > 0;
+}
+
+/* mt_ndpi_packet without the labels: 1 done, 0 more wanted, -1 packet not given to nDPI. */
+int mt_ndpi_feed(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir)
+{
+	uint32_t len;
+
+	if (!n || !f || f->done)
+		return 1;
+	if (!p || !p->l3 || p->l3_len == 0)
+		return -1;
 	/* Most empty TCP segments teach nDPI nothing we report (see the top of this file). */
 	if (p->l4proto == 6 && p->payload_len == 0 && f->npkts > 0 && !proto_known(&f->proto))
-		return 0;
+		return -1;
 
 	len = p->l3_len < MT_NDPI_MAX_L3 ? p->l3_len : MT_NDPI_MAX_L3;
 	f->nf.packet_direction = dir == MT_DIR_S2C ? 1 : 0;
@@ -299,14 +315,26 @@ int mt_ndpi_packet(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir,
 	f->npkts++;
 
 	if (proto_known(&f->proto)) {
-		if (!ndpi_extra_dissection_possible(n->mod, &f->nf) ||
+		if (n->labels_only || !ndpi_extra_dissection_possible(n->mod, &f->nf) ||
 		    f->npkts >= MT_NDPI_MAX_PACKETS)
 			f->done = 1;
 	} else if (f->npkts >= MT_NDPI_MAX_PACKETS) {
 		finish(n, f);
 	}
-	fill_info(n, f, info);
 	return f->done;
+}
+
+void mt_ndpi_set_labels_only(mt_ndpi *n, int on)
+{
+	if (n)
+		n->labels_only = on != 0;
+}
+
+void mt_ndpi_result(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info)
+{
+	if (!n || !f || !info)
+		return;
+	fill_info(n, f, info);
 }
 
 void mt_ndpi_giveup(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info)

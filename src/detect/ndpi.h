@@ -50,6 +50,24 @@ mt_ndpi_flow *mt_ndpi_flow_new(mt_ndpi *n, size_t *mem);
 int mt_ndpi_packet(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir,
 		   mt_ndpi_info *info);
 
+/*
+ * The same as mt_ndpi_packet without writing the labels (nDPI's names are
+ * copied only once, by mt_ndpi_result, when the caller needs them): returns
+ * 1 when done, 0 when nDPI wants more, -1 when this packet was not given
+ * to nDPI (no IP header, or an empty segment it learns nothing from).
+ */
+int mt_ndpi_feed(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir);
+
+/*
+ * on: a flow is done at its first classification, without nDPI's extra
+ * dissection (TLS certificates, HTTP responses), which refines only the
+ * category and names the engine does not read. Off by default.
+ */
+void mt_ndpi_set_labels_only(mt_ndpi *n, int on);
+
+/* Fills *info from nDPI's state of the flow now (after mt_ndpi_feed returned 1, say). */
+void mt_ndpi_result(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info);
+
 /* At flow end, before free: lets nDPI guess (ndpi_detection_giveup) and fills *info. */
 void mt_ndpi_giveup(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "detect/ndpi.h"
 #include "flow/dnscache.h"
@@ -27,9 +28,10 @@ typedef struct fstate {
 	mt_ndpi_flow *nf;       /* while nDPI runs */
 	ndpi_labels *lbl;       /* after nDPI is done, if it said anything */
 	mt_evidence *ev;        /* once a detector wrote evidence */
-	uint8_t *dstate;        /* detector states (reg->state_total bytes), from the first payload to the last detector's answer */
+	void **ds;              /* per detector (reg->n slots, from the first payload): its state, made at
+				 * its first call and freed as soon as it stops being asked */
 	uint32_t active;        /* detectors still asked */
-	uint32_t touched;       /* detectors whose state holds something (flow_free) */
+	uint32_t touched;       /* detectors whose state exists (ds[i] != NULL) */
 	int owner;              /* detector that identified the flow, or -1 */
 	int ev_writer;          /* detector whose evidence ev holds, or -1 */
 	uint32_t payload_pkts;
@@ -38,7 +40,7 @@ typedef struct fstate {
 	uint64_t last_report_us;
 	int64_t mem;            /* bytes accounted to the flow table for this flow */
 	int64_t ndpi_mem;       /* of which nf */
-	uint8_t inspected;      /* the first payload was seen (dstate, nf made) */
+	uint8_t inspected;      /* the first payload was seen (ds, nf made) */
 	uint8_t finished;       /* flow_finish ran: later packets are only counted */
 	char *dns_name;         /* the name a DNS answer gave for the server, at the first payload */
 } fstate;
@@ -75,7 +77,54 @@ struct mt_engine {
 	const struct mt_sigs *sigs;
 	node_host *nodes; /* NODE_SLOTS, made at the first P2P identification */
 	mt_dnscache *dns; /* made at the first DNS response */
+	/*
+	 * Detector states let go, kept for the next flow (linked through their
+	 * first bytes, at most STATE_SPARE each): most flows make a state for
+	 * every detector at the first payload and free most of them at once, and
+	 * malloc and free of those were a tenth of the time (perf, 10 replicas).
+	 */
+	void *spare[MT_DETECT_MAX];
+	uint32_t nspare[MT_DETECT_MAX];
+	/* Stage clock (--stats): on one packet in MT_ENGINE_STAGE_SAMPLE, time from mark to mark. */
+	int stage;              /* the stage running on a sampled packet, or -1 */
+	uint64_t stage_t0;      /* when it started (ns) */
 };
+
+static const char *const stage_names[MT_ENGINE_STAGES] = {
+	"decode", "flow", "ndpi", "stream", "detect", "output",
+};
+
+const char *mt_engine_stage_name(int stage)
+{
+	return stage >= 0 && stage < MT_ENGINE_STAGES ? stage_names[stage] : "?";
+}
+
+static uint64_t stage_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Charges the time since the last mark to the stage that ran and starts
+ * `next` (-1: none). Only sampled packets pay for the clock, so the cost
+ * is a predictable branch on the others; returns the stage it ended.
+ */
+static inline int stage_mark(mt_engine *e, int next)
+{
+	int prev = e->stage;
+
+	if (unlikely(prev >= 0 || next >= 0) && e->cfg.stage_clock) {
+		uint64_t t = stage_now();
+		if (prev >= 0)
+			e->st.stage_ns[prev] += (t - e->stage_t0) * MT_ENGINE_STAGE_SAMPLE;
+		e->stage_t0 = t;
+		e->stage = next;
+	}
+	return prev;
+}
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg)
 {
@@ -100,10 +149,11 @@ static void mem_add(mt_engine *e, fstate *fs, int64_t delta)
 static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
 {
 	mt_hit h;
-	int i;
+	int i, prev;
 
 	if (!fs->ev)
 		return;
+	prev = stage_mark(e, e->stage >= 0 ? MT_STAGE_OUTPUT : -1);
 	/* A name that only a DNS answer gave still says which pool the flow went to. */
 	if (!fs->ev->pool_host[0] && fs->dns_name)
 		MT_EV_SET(fs->ev, pool_host, fs->dns_name, strlen(fs->dns_name));
@@ -134,6 +184,7 @@ static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
 	} else {
 		e->st.hit_updates++;
 	}
+	stage_mark(e, prev);
 }
 
 /* ---- nDPI ---- */
@@ -144,6 +195,9 @@ static void ndpi_finish(mt_engine *e, fstate *fs)
 	const mt_ndpi_info *ni = &e->ni;
 	size_t l[4], total;
 	const char *src[4];
+	/* Each field's own bound (all are NUL-terminated; the bound keeps gcc -O3 sure of it). */
+	const size_t cap[4] = {sizeof(ni->proto) - 1, sizeof(ni->sni) - 1, sizeof(ni->http_host) - 1,
+			       sizeof(ni->http_ua) - 1};
 	ndpi_labels *lb;
 	char *p;
 	int i;
@@ -154,7 +208,7 @@ static void ndpi_finish(mt_engine *e, fstate *fs)
 	src[3] = ni->http_ua;
 	total = 0;
 	for (i = 0; i < 4; i++)
-		total += (l[i] = strnlen(src[i], 255)) + 1;
+		total += (l[i] = strnlen(src[i], cap[i])) + 1;
 	lb = total > 4 ? malloc(sizeof(*lb) + total) : NULL;
 	if (lb) {
 		const char **dst[4] = {&lb->proto, &lb->sni, &lb->host, &lb->ua};
@@ -177,8 +231,33 @@ static void ndpi_finish(mt_engine *e, fstate *fs)
 static void ndpi_packet(mt_engine *e, fstate *fs, const mt_pkt *p, int dir)
 {
 	e->st.ndpi_packets++;
-	if (mt_ndpi_packet(e->ndpi, fs->nf, p, dir, &e->ni))
+	/* nDPI's names are copied out once, when it is done, not at every packet. */
+	if (mt_ndpi_feed(e->ndpi, fs->nf, p, dir) > 0) {
+		mt_ndpi_result(e->ndpi, fs->nf, &e->ni);
 		ndpi_finish(e, fs);
+	}
+}
+
+/*
+ * nDPI's labels are read by the detectors still asked (flow view) and by
+ * the records of an identified flow (app_proto). Once every detector has let
+ * an unidentified flow go, nobody reads them: nDPI's state goes at once,
+ * without its final guess. (DNS answers come from the engine's own DNS
+ * cache, not from nDPI.) A new reader of nDPI's labels must keep it here.
+ */
+static int ndpi_useless(const mt_flow *f, const fstate *fs)
+{
+	(void)f;
+	return !fs->active && fs->owner < 0;
+}
+
+static void ndpi_drop(mt_engine *e, fstate *fs)
+{
+	mt_ndpi_flow_free(fs->nf);
+	fs->nf = NULL;
+	mem_add(e, fs, -fs->ndpi_mem);
+	fs->ndpi_mem = 0;
+	e->st.ndpi_dropped++;
 }
 
 /* ---- detectors ---- */
@@ -228,6 +307,81 @@ static void streams_free(mt_engine *e, fstate *fs)
 	mem_add(e, fs, md);
 }
 
+/* Bytes a detector's state is accounted for: its size rounded as malloc does, plus malloc's header. */
+static int64_t state_cost(const mt_detector *d)
+{
+	return (int64_t)(((d->state_size + 15u) & ~(size_t)15u) + 16u);
+}
+
+/*
+ * Detector i's state for this flow, zeroed, made at its first call: a
+ * detector that a prefilter or an earlier answer let go never costs one.
+ * NULL when out of memory.
+ */
+/* Under AddressSanitizer, states are freed at once so that a detector that kept a pointer into one is caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define STATE_SPARE 0u
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STATE_SPARE 0u
+#endif
+#endif
+#ifndef STATE_SPARE
+#define STATE_SPARE 256u
+#endif
+
+static void *det_state(mt_engine *e, fstate *fs, int i)
+{
+	const mt_detector *d = e->reg->det[i];
+	void *st = fs->ds[i];
+
+	if (likely(st != NULL))
+		return st;
+	if (e->spare[i]) {
+		st = e->spare[i];
+		memcpy(&e->spare[i], st, sizeof(void *));
+		e->nspare[i]--;
+		memset(st, 0, d->state_size);
+	} else {
+		/* Room for the spare list's link whatever the state's size. */
+		st = calloc(1, d->state_size > sizeof(void *) ? d->state_size : sizeof(void *));
+	}
+	if (unlikely(!st)) {
+		e->st.alloc_fail++;
+		return NULL;
+	}
+	fs->ds[i] = st;
+	fs->touched |= 1u << i;
+	mem_add(e, fs, state_cost(d));
+	return st;
+}
+
+/* Frees the states of the detectors no longer asked (excluded, out of packets, or not the owner). */
+static void det_prune(mt_engine *e, fstate *fs)
+{
+	const mt_detect_reg *r = e->reg;
+	uint32_t t = fs->touched & ~fs->active;
+
+	while (t) {
+		int i = __builtin_ctz(t);
+		const mt_detector *d = r->det[i];
+
+		t &= t - 1;
+		if (d->flow_free)
+			d->flow_free(r->global[i], fs->ds[i]);
+		if (e->nspare[i] < STATE_SPARE) {
+			memcpy(fs->ds[i], &e->spare[i], sizeof(void *));
+			e->spare[i] = fs->ds[i];
+			e->nspare[i]++;
+		} else {
+			free(fs->ds[i]);
+		}
+		fs->ds[i] = NULL;
+		mem_add(e, fs, -state_cost(d));
+	}
+	fs->touched &= fs->active;
+}
+
 /*
  * Asks the active detectors in `mask` about the flow. Until one has
  * identified it, detectors write into a scratch evidence that is kept only if
@@ -246,12 +400,29 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 		int i = __builtin_ctz(todo);
 		const mt_detector *d = r->det[i];
 		mt_evidence *ev;
+		void *st;
 		int ans, scratch = 0;
 
 		todo &= todo - 1;
 		if (!built) {
 			flow_view(e, f, fs, &fv);
 			built = 1;
+		}
+		if (!fs->ds[i]) {
+			/* First call for this flow: a prefilter may let it go before any state exists. */
+			if (d->prefilter && d->prefilter(r->global[i], &fv, pv) == MT_EXCLUDED) {
+				e->st.det_prefiltered[i]++;
+				e->st.det_excluded[i]++;
+				fs->active &= ~(1u << i);
+				continue;
+			}
+			st = det_state(e, fs, i);
+			if (unlikely(!st)) {
+				fs->active &= ~(1u << i);
+				continue;
+			}
+		} else {
+			st = fs->ds[i];
 		}
 		/*
 		 * The flow's evidence belongs to one detector at a time (ev_writer):
@@ -267,8 +438,7 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 		}
 		e->st.detector_calls++;
 		e->st.det_calls[i]++;
-		fs->touched |= 1u << i;
-		ans = d->on_packet(r->global[i], fs->dstate + r->state_off[i], &fv, pv, ev);
+		ans = d->on_packet(r->global[i], st, &fv, pv, ev);
 		if (scratch && (ev->version || ans == MT_DETECTED) &&
 		    (fs->ev_writer < 0 || ans == MT_DETECTED)) {
 			if (!fs->ev) {
@@ -311,9 +481,13 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 		if (d->max_packets && fs->payload_pkts >= d->max_packets)
 			fs->active &= ~(1u << i);
 	}
-	if (!fs->active && !pv->flow_end)
+	if (!fs->active && !pv->flow_end) {
 		detectors_done(e, fs);
-	else if (!(fs->active & r->tcp_mask) && (fs->sd[0].alloc || fs->sd[1].alloc))
+		return;
+	}
+	if (fs->touched & ~fs->active)
+		det_prune(e, fs);
+	if (!(fs->active & r->tcp_mask) && (fs->sd[0].alloc || fs->sd[1].alloc))
 		streams_free(e, fs);
 }
 
@@ -352,14 +526,15 @@ static int fstate_inspect(mt_engine *e, fstate *fs)
 			e->st.ndpi_flows++;
 		}
 	}
-	if (fs->active && e->reg->state_total) {
-		fs->dstate = calloc(1, e->reg->state_total);
-		if (!fs->dstate) {
+	if (fs->active) {
+		/* Only the slots: each detector's state is made at its first call. */
+		fs->ds = calloc(e->reg->n, sizeof(*fs->ds));
+		if (!fs->ds) {
 			e->st.alloc_fail++;
 			fs->active = 0;
 			return -1;
 		}
-		mem_add(e, fs, (int64_t)e->reg->state_total);
+		mem_add(e, fs, (int64_t)(e->reg->n * sizeof(*fs->ds)));
 	}
 	return 0;
 }
@@ -367,21 +542,12 @@ static int fstate_inspect(mt_engine *e, fstate *fs)
 /* Once no detector is asked any more: their states and the stream buffers go. */
 static void detectors_done(mt_engine *e, fstate *fs)
 {
-	const mt_detect_reg *r = e->reg;
-	uint32_t t = fs->touched;
-
-	while (t) {
-		int i = __builtin_ctz(t);
-		t &= t - 1;
-		if (r->det[i]->flow_free)
-			r->det[i]->flow_free(r->global[i], fs->dstate + r->state_off[i]);
-	}
-	fs->touched = 0;
 	fs->active = 0;
-	if (fs->dstate) {
-		free(fs->dstate);
-		fs->dstate = NULL;
-		mem_add(e, fs, -(int64_t)r->state_total);
+	det_prune(e, fs);
+	if (fs->ds) {
+		free(fs->ds);
+		fs->ds = NULL;
+		mem_add(e, fs, -(int64_t)(e->reg->n * sizeof(*fs->ds)));
 	}
 	streams_free(e, fs);
 }
@@ -472,6 +638,29 @@ static void node_dial(mt_engine *e, mt_flow *f, fstate *fs)
  * when the connection closes (the flow itself stays a while for late
  * packets, which are then ignored) or when the flow table ends the flow.
  */
+/*
+ * After the last words nothing is reported for the flow any more: its
+ * evidence and labels go at once, not when the table drops the flow (a
+ * closed connection stays there tcp_closed_timeout for late packets).
+ */
+static void records_done(mt_engine *e, fstate *fs)
+{
+	if (fs->ev) {
+		free(fs->ev);
+		fs->ev = NULL;
+		mem_add(e, fs, -(int64_t)sizeof(mt_evidence));
+	}
+	if (fs->lbl) {
+		const ndpi_labels *lb = fs->lbl;
+		size_t n = sizeof(*lb) + strlen(lb->proto) + strlen(lb->sni) + strlen(lb->host) +
+			   strlen(lb->ua) + 4;
+
+		free(fs->lbl);
+		fs->lbl = NULL;
+		mem_add(e, fs, -(int64_t)n);
+	}
+}
+
 static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 {
 	mt_pkt_view pv;
@@ -482,6 +671,7 @@ static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 	fs->finished = 1;
 	if (!fs->inspected) {
 		node_dial(e, f, fs);
+		records_done(e, fs);
 		return;
 	}
 	if (fs->nf) {
@@ -502,6 +692,7 @@ static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 	if (fs->owner >= 0 && fs->ev && fs->ev->version != fs->reported_version)
 		emit(e, f, fs, MT_HIT_END);
 	detectors_done(e, fs);
+	records_done(e, fs);
 }
 
 /* The flow table's end callback. */
@@ -588,10 +779,16 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 		if (p->payload_len)
 			dns_name_of(e, f, fs);
 	}
-	if (fs->nf)
+	if (fs->nf) {
+		stage_mark(e, e->stage >= 0 ? MT_STAGE_NDPI : -1);
 		ndpi_packet(e, fs, p, dir);
-	if (!fs->active)
+	}
+	stage_mark(e, e->stage >= 0 ? MT_STAGE_STREAM : -1);
+	if (!fs->active) {
+		if (unlikely(fs->nf != NULL) && ndpi_useless(f, fs))
+			ndpi_drop(e, fs);
 		return;
+	}
 	if (p->l4proto == 6) {
 		int64_t md = 0;
 		if (p->payload_len == 0 && !(p->tcp_flags & 0x07))
@@ -625,7 +822,10 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	pv.payload_len = p->payload_len;
 	pv.tcp_flags = p->tcp_flags;
 	pv.flow_end = 0;
+	stage_mark(e, e->stage >= 0 ? MT_STAGE_DETECT : -1);
 	run_detectors(e, f, fs, mask, &pv);
+	if (!fs->active && fs->nf && ndpi_useless(f, fs))
+		ndpi_drop(e, fs);
 }
 
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
@@ -644,25 +844,34 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 	if (ts_us > e->now_us)
 		e->now_us = ts_us;
 	e->st.last_ts_us = e->now_us;
+	if (unlikely(e->st.packets % MT_ENGINE_STAGE_SAMPLE == 0) && e->cfg.stage_clock) {
+		e->st.stage_samples++;
+		stage_mark(e, MT_STAGE_DECODE);
+	}
 	if (mt_decode_frame(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst) != MT_DECODE_L4)
-		return;
+		goto out;
 	if (p.sport == 53 && p.payload_len)
 		dns_feed(e, &p);
+	stage_mark(e, e->stage >= 0 ? MT_STAGE_FLOW : -1);
 	f = mt_flowtab_packet(e->ft, &p, &dir, &created);
 	if (unlikely(!f))
-		return;
+		goto out;
 	fs = f->user;
 	if (!fs) {
 		fs = fstate_new(e, f);
 		if (!fs)
-			return;
+			goto out;
 	}
 	if (unlikely(fs->finished))
-		return;
+		goto out;
 	flow_packet(e, f, fs, &p, dir);
 	/* Closed both ways (or reset): the last words now, not at the table's timeout. */
-	if (f->tcp_state == MT_TCP_CLOSED && fs->inspected)
+	if (f->tcp_state == MT_TCP_CLOSED && fs->inspected) {
+		stage_mark(e, e->stage >= 0 ? MT_STAGE_DETECT : -1);
 		flow_finish(e, f, fs);
+	}
+out:
+	stage_mark(e, -1);
 }
 
 /* ---- life cycle ---- */
@@ -675,6 +884,7 @@ mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg)
 		return NULL;
 	e->cfg = *cfg;
 	e->reg = reg;
+	e->stage = -1;
 	mt_jw_init(&e->jw);
 	e->ft = mt_flowtab_new(&e->cfg.flow, NULL, on_flow_end, e);
 	if (!e->ft) {
@@ -685,6 +895,15 @@ mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg)
 		e->ndpi = mt_ndpi_new();
 		if (!e->ndpi)
 			mt_warn("continuing without nDPI");
+		/*
+		 * The engine reads nDPI's protocol, SNI, Host and User-Agent, all known
+		 * at its first classification; its extra dissection (certificates,
+		 * responses) refines the category, which nothing here reads. Stopping
+		 * there cut nDPI's packets by 58% on the benchmark; on the corpus and
+		 * the benchmark, records are the same except that app_proto appears
+		 * in earlier records of HTTP flows (it was known, nDPI was not done).
+		 */
+		mt_ndpi_set_labels_only(e->ndpi, 1);
 	}
 	return e;
 err:
@@ -749,6 +968,14 @@ void mt_engine_free(mt_engine *e)
 	mt_ndpi_free(e->ndpi);
 	mt_jw_free(&e->jw);
 	free(e->nodes);
+	for (int i = 0; i < MT_DETECT_MAX; i++) {
+		while (e->spare[i]) {
+			void *next;
+			memcpy(&next, e->spare[i], sizeof(void *));
+			free(e->spare[i]);
+			e->spare[i] = next;
+		}
+	}
 	mt_dnscache_free(e->dns);
 	free(e);
 }

@@ -15,10 +15,26 @@
 #define MT_ENGINE_DEFAULT_UPDATE_INTERVAL 60 /* s between "update" records of one flow */
 #define MT_ENGINE_MAX_SINKS 4
 
+/*
+ * Stages of the per-stage clock (cfg.stage_clock): one packet in
+ * MT_ENGINE_STAGE_SAMPLE is timed mark to mark, so that the clock costs
+ * about 1/64 of a few clock reads per packet. Reading the capture is not
+ * an engine stage: the caller's total time minus the sum is that.
+ */
+enum mt_engine_stage {
+	MT_STAGE_DECODE, MT_STAGE_FLOW, MT_STAGE_NDPI, MT_STAGE_STREAM, MT_STAGE_DETECT,
+	MT_STAGE_OUTPUT, MT_ENGINE_STAGES
+};
+#define MT_ENGINE_STAGE_SAMPLE 64u
+
+/* "decode", "flow" ... for a stage; "?" otherwise. */
+const char *mt_engine_stage_name(int stage);
+
 typedef struct mt_engine_cfg {
 	mt_flow_cfg flow;
 	mt_stream_cfg stream;
 	int ndpi;                 /* run nDPI (1) or not (0) */
+	int stage_clock;          /* time the stages on sampled packets (stats.stage_ns); off by default */
 	uint32_t update_interval; /* seconds of packet time between "update" records */
 	uint32_t dns_cache_entries; /* addresses the DNS answer cache holds (0: no cache) */
 } mt_engine_cfg;
@@ -45,6 +61,10 @@ typedef struct mt_engine_stats {
 	uint64_t det_calls[MT_DETECT_MAX];    /* per registry index */
 	uint64_t det_detected[MT_DETECT_MAX]; /* flows each detector identified */
 	uint64_t det_excluded[MT_DETECT_MAX]; /* flows each detector let go */
+	uint64_t det_prefiltered[MT_DETECT_MAX]; /* of which by its prefilter, without state */
+	uint64_t stage_ns[MT_ENGINE_STAGES]; /* estimated ns per stage (sampled x MT_ENGINE_STAGE_SAMPLE) */
+	uint64_t stage_samples;  /* packets timed */
+	uint64_t ndpi_dropped;   /* flows whose nDPI state went early: no detector left to use its labels */
 } mt_engine_stats;
 
 typedef struct mt_engine mt_engine;

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,20 +12,65 @@
 
 void mt_hit_time(uint64_t ts_us, char *out, size_t outlen)
 {
-	time_t secs = (time_t)(ts_us / 1000000u);
+	/* Records come in bursts within one second: the date part is made once a second (per thread). */
+	static _Thread_local char date[24];
+	static _Thread_local uint64_t date_secs = UINT64_MAX;
+	uint64_t s = ts_us / 1000000u;
 	unsigned usec = (unsigned)(ts_us % 1000000u);
-	struct tm tm;
-	char date[24];
+	char frac[9];
+	size_t dl;
+	int i;
 
-	if (!gmtime_r(&secs, &tm) || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-		snprintf(out, outlen, "1970-01-01T00:00:00.000000Z");
+	if (s != date_secs) {
+		time_t secs = (time_t)s;
+		struct tm tm;
+
+		if (!gmtime_r(&secs, &tm) || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+			date_secs = UINT64_MAX;
+			snprintf(out, outlen, "1970-01-01T00:00:00.000000Z");
+			return;
+		}
+		date_secs = s;
+	}
+	/* ".uuuuuuZ" without printf, as snprintf("%s.%06uZ") wrote it. */
+	frac[0] = '.';
+	for (i = 6; i >= 1; i--) {
+		frac[i] = (char)('0' + usec % 10);
+		usec /= 10;
+	}
+	frac[7] = 'Z';
+	frac[8] = '\0';
+	if (outlen == 0)
+		return;
+	dl = strlen(date);
+	if (dl >= outlen) {
+		memcpy(out, date, outlen - 1);
+		out[outlen - 1] = '\0';
 		return;
 	}
-	snprintf(out, outlen, "%s.%06uZ", date, usec);
+	memcpy(out, date, dl);
+	i = 0;
+	while (dl + 1 < outlen && frac[i])
+		out[dl++] = frac[i++];
+	out[dl] = '\0';
 }
 
 void mt_hit_addr(uint8_t ipver, const uint8_t *addr, char *out, size_t outlen)
 {
+	/* IPv4 dotted quad without inet_ntop's printf (two per record); the same text. */
+	if (ipver != 6 && outlen >= 16) {
+		char *o = out;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = addr[i];
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+			*o++ = i < 3 ? '.' : '\0';
+		}
+		return;
+	}
 	if (!inet_ntop(ipver == 6 ? AF_INET6 : AF_INET, addr, out, (socklen_t)outlen))
 		snprintf(out, outlen, "?");
 }

@@ -8,7 +8,7 @@
 #define MT_STREAM_HARD_MAX_BYTES (16u << 20) /* no config may go past this */
 #define MT_STREAM_DEFAULT_WINDOW 65536u      /* accept out-of-order data this far ahead */
 #define MT_STREAM_DEFAULT_MAX_SEGS 32u       /* out-of-order segments held per direction */
-#define MT_STREAM_INITIAL_ALLOC 2048u
+#define MT_STREAM_INITIAL_ALLOC 256u     /* most pool sessions stay under 1 KB a direction */
 
 typedef struct mt_stream_cfg {
 	uint32_t max_bytes; /* in-order bytes kept per direction; later data is counted, not kept */

@@ -159,49 +159,75 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
+/* Bytes copied into a JSON string as they are: printable ASCII but the quote and the backslash. */
+static const uint8_t jw_plain[256] = {
+	[0x20 ... 0x21] = 1, /* '"' is 0x22 */
+	[0x23 ... 0x5b] = 1, /* '\\' is 0x5c */
+	[0x5d ... 0x7f] = 1,
+};
+
+/*
+ * One reservation for the worst case, then bytes straight into the buffer:
+ * the hit path writes some fifty strings a record, and a reserve and a NUL
+ * per run of plain bytes cost more than the copying.
+ */
 static void jw_string(mt_jw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run;
+	size_t i = 0;
+	char *o;
 
-	jw_putc(w, '"');
+	/* At most 6 bytes out per byte in (\u00XX; U+FFFD is 3, UTF-8 is copied), plus the quotes. */
+	if (n > (SIZE_MAX / 2 - 2) / 6) {
+		w->err = 1;
+		return;
+	}
+	if (jw_reserve(w, 6 * n + 2) < 0)
+		return;
+	o = w->buf + w->len;
+	*o++ = '"';
 	while (i < n) {
 		unsigned char c = p[i];
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			run = i;
-			while (run < n && p[run] >= 0x20 && p[run] < 0x80 &&
-			       p[run] != '"' && p[run] != '\\')
-				run++;
-			jw_put(w, s + i, run - i);
-			i = run;
-			continue;
-		}
-		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
-			jw_put(w, e, 2);
+
+		if (__builtin_expect(jw_plain[c], 1)) {
+			*o++ = (char)c;
+			i++;
+		} else if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
 			i++;
 		} else if (c < 0x20) {
-			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			*o++ = '\\';
 			switch (c) {
-			case '\n': jw_put(w, "\\n", 2); break;
-			case '\r': jw_put(w, "\\r", 2); break;
-			case '\t': jw_put(w, "\\t", 2); break;
-			default: jw_put(w, e, 6); break;
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			default:
+				*o++ = 'u';
+				*o++ = '0';
+				*o++ = '0';
+				*o++ = hex[c >> 4];
+				*o++ = hex[c & 15];
+				break;
 			}
 			i++;
 		} else {
 			size_t l = utf8_len(p + i, n - i);
 			if (l == 0) {
-				jw_put(w, "\xEF\xBF\xBD", 3); /* U+FFFD */
+				memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+				o += 3;
 				i++;
 			} else {
-				jw_put(w, s + i, l);
+				memcpy(o, p + i, l);
+				o += l;
 				i += l;
 			}
 		}
 	}
-	jw_putc(w, '"');
+	*o++ = '"';
+	w->len = (size_t)(o - w->buf);
+	w->buf[w->len] = '\0';
 }
 
 void mt_jw_key(mt_jw *w, const char *key)
