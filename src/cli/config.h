@@ -19,6 +19,24 @@ typedef struct mt_config {
 	char log_level[16];
 	int stats;
 	uint64_t count;                     /* 0 = no limit */
+	/* Live capture and running as a service */
+	char interfaces[MT_CONFIG_MAX_STR]; /* comma-separated; "" = none (-i) */
+	uint32_t workers;                   /* capture workers (--workers) */
+	uint32_t stats_interval;            /* s between statistics reports; 0 = none */
+	uint64_t ring_size;                 /* bytes of ring per worker and interface */
+	uint64_t ring_block_size;
+	uint32_t ring_block_timeout;        /* ms */
+	int promisc;
+	int syslog;                         /* log to syslog instead of stderr */
+	char user[MT_CONFIG_MAX_STR];       /* drop root to this user (-Z) */
+	char chroot_dir[MT_CONFIG_MAX_STR]; /* and chroot here first */
+	char pidfile[MT_CONFIG_MAX_STR];
+	/* Attribution databases (issue 5): a folder typed by metadata, and single files. */
+	char geoip_dir[MT_CONFIG_MAX_STR];
+	char geoip_city[MT_CONFIG_MAX_STR];
+	char geoip_asn[MT_CONFIG_MAX_STR];
+	char geoip_isp[MT_CONFIG_MAX_STR];
+	char geoip_registry[MT_CONFIG_MAX_STR];
 } mt_config;
 
 /* Fills the defaults. */

@@ -13,12 +13,16 @@
 
 #include "capture/capture.h"
 #include "cli/config.h"
+#include "cli/daemon.h"
+#include "cli/run.h"
 #include "detect/detect.h"
 #include "detect/ndpi.h"
 #include "detect/sigs.h"
+#include "enrich/enrich.h"
 #include "engine/engine.h"
 #include "mt_config.h"
 #include "sink/sink.h"
+#include "util/jw.h"
 #include "util/log.h"
 
 #define MAX_FILES 4096
@@ -36,6 +40,12 @@ enum {
 	OPT_NO_PLUGINS,
 	OPT_SIGNATURES,
 	OPT_CHECK_SIGNATURES,
+	OPT_GEOIP_DIR,
+	OPT_WORKERS,
+	OPT_STATS_INTERVAL,
+	OPT_CHROOT,
+	OPT_PIDFILE,
+	OPT_SYSLOG,
 };
 
 static const struct option long_opts[] = {
@@ -52,10 +62,18 @@ static const struct option long_opts[] = {
 	{"no-plugins", no_argument, NULL, OPT_NO_PLUGINS},
 	{"signatures", required_argument, NULL, OPT_SIGNATURES},
 	{"check-signatures", required_argument, NULL, OPT_CHECK_SIGNATURES},
+	{"geoip-dir", required_argument, NULL, OPT_GEOIP_DIR},
 	{"list-detectors", no_argument, NULL, OPT_LIST_DETECTORS},
 	{"config-keys", no_argument, NULL, OPT_CONFIG_KEYS},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"interface", required_argument, NULL, 'i'},
+	{"workers", required_argument, NULL, OPT_WORKERS},
+	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+	{"user", required_argument, NULL, 'Z'},
+	{"chroot", required_argument, NULL, OPT_CHROOT},
+	{"pidfile", required_argument, NULL, OPT_PIDFILE},
+	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{NULL, 0, NULL, 0},
 };
 
@@ -63,10 +81,20 @@ static void usage(FILE *fp)
 {
 	fprintf(fp,
 		"Usage: minetrace [options] -r FILE [-r FILE ...]\n"
+		"       minetrace [options] -i IFACE [-i IFACE ...] [--workers N]\n"
 		"Finds cryptocurrency-mining flows (miner to pool) and blockchain node traffic in\n"
 		"captures and writes one JSON hit record per line.\n"
 		"\n"
 		"  -r, --read FILE       read a pcap or pcapng file; - is standard input; repeatable\n"
+		"  -i, --interface IFACE capture live on IFACE (AF_PACKET rings); repeatable\n"
+		"      --workers N       N workers, each with its own flow table: live, a fanout group\n"
+		"                        hashing both directions of a flow to one worker; offline,\n"
+		"                        one file each (default 1)\n"
+		"      --stats-interval S  statistics (one JSON object) to the log every S seconds\n"
+		"  -Z, --user USER       drop root to USER once capture and output are open\n"
+		"      --chroot DIR      with -Z: chroot to DIR first\n"
+		"      --pidfile PATH    write the process id to PATH\n"
+		"      --syslog          log to syslog instead of standard error\n"
 		"  -f, --filter EXPR     BPF filter (tcpdump syntax)\n"
 		"  -c, --count N         stop after N packets\n"
 		"  -o, --output PATH     JSON lines output; - is standard output (default)\n"
@@ -79,6 +107,8 @@ static void usage(FILE *fp)
 		"      --no-plugins      load no plugins\n"
 		"      --signatures DIR  signature files (default %s)\n"
 		"      --check-signatures DIR  validate the signature files in DIR and exit\n"
+		"      --geoip-dir DIR   attribute both ends of each hit from the .mmdb files in DIR\n"
+		"                        (City, ASN, ISP, enterprise registry; typed by metadata)%s\n"
 		"      --list-detectors  list the detectors (built-in and plugins) and exit\n"
 		"  -v, --verbose         more log messages (repeat for debug)\n"
 		"      --version         print the version and exit\n"
@@ -86,20 +116,28 @@ static void usage(FILE *fp)
 		"\n"
 		"Exit status: 0 on success (also for a truncated capture, with a warning),\n"
 		"1 if a file could not be read or output failed, 2 for bad usage or configuration.\n"
-		"SIGHUP reloads the signatures (the old set stays if the new one is invalid).\n",
-		MT_PLUGIN_DIR, MT_SIGNATURES_DIR);
+		"SIGHUP reloads the signatures and the attribution databases (the old set stays if the new\n"
+		"one is invalid); SIGUSR1 logs statistics; SIGTERM and SIGINT end every flow and exit.\n",
+		MT_PLUGIN_DIR, MT_SIGNATURES_DIR,
+		mt_enrich_available() ? "" : "\n                        [not built in: minetrace was built without libmaxminddb]");
 }
 
 static mt_capture *volatile g_cap;
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_reload;
+static volatile sig_atomic_t g_usr1;
 
 static void on_signal(int sig)
 {
 	mt_capture *c = g_cap;
 
+	mt_run_signal(sig); /* the workers' flags (live capture, parallel files) */
 	if (sig == SIGHUP) {
 		g_reload = 1;
+		return;
+	}
+	if (sig == SIGUSR1) {
+		g_usr1 = 1;
 		return;
 	}
 	g_stop = 1;
@@ -131,12 +169,120 @@ static void reload_sigs(mt_engine *e)
 	mt_info("reload: %zu signatures from %s", mt_sigs_count(ns), g_sigs_dir);
 }
 
+/* The attribution databases in force and the settings they came from (for SIGHUP). */
+static mt_enrich *g_enrich;
+static const mt_config *g_enrich_cfg;
+
+static mt_enrich *open_enrich(const mt_config *c, char *err, size_t errlen)
+{
+	return mt_enrich_open(c->geoip_dir, c->geoip_city, c->geoip_asn, c->geoip_isp,
+			      c->geoip_registry, err, errlen);
+}
+
+/*
+ * Opens the databases again; the new set replaces the old only when every
+ * file opened and nothing loaded before went missing (a file being replaced
+ * is not dropped): otherwise the old set stays in use.
+ */
+static void reload_enrich(mt_engine *e)
+{
+	char err[1024], desc[2048];
+	mt_enrich *ne;
+	unsigned had;
+
+	if (!g_enrich)
+		return;
+	ne = open_enrich(g_enrich_cfg, err, sizeof(err));
+	if (!ne) {
+		mt_err("reload: %s; keeping the attribution databases loaded before", err);
+		return;
+	}
+	had = mt_enrich_loaded(g_enrich);
+	if ((mt_enrich_loaded(ne) & had) != had) {
+		mt_err("reload: %s; keeping the attribution databases loaded before", err);
+		mt_enrich_close(ne);
+		return;
+	}
+	mt_engine_set_enrich(e, ne);
+	mt_enrich_close(g_enrich);
+	g_enrich = ne;
+	mt_enrich_describe(ne, desc, sizeof(desc));
+	mt_info("reload: attribution databases: %s", desc);
+}
+
+static void single_report(const mt_engine *e, const char *why);
+
 static void frame_cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data,
 		     uint32_t cap_len, uint32_t wire_len)
 {
-	if (__builtin_expect(g_reload, 0))
-		reload_sigs(ctx);
+	if (__builtin_expect(g_reload | g_usr1, 0)) {
+		if (g_reload) {
+			reload_enrich(ctx);
+			reload_sigs(ctx);
+		}
+		if (g_usr1) {
+			g_usr1 = 0;
+			single_report(ctx, "SIGUSR1");
+		}
+	}
 	mt_engine_frame(ctx, linktype, ts_us, data, cap_len, wire_len);
+}
+
+/* The statistics object of the one-worker offline run (the same keys as mt_run's). */
+static void single_report(const mt_engine *e, const char *why)
+{
+	mt_stats s;
+	mt_jw jw;
+
+	memset(&s, 0, sizeof(s));
+	s.workers = 1;
+	mt_stats_add_engine(&s, e);
+	s.sink_written = s.hits;
+	mt_jw_init(&jw);
+	mt_stats_json(&s, &jw);
+	if (!jw.err)
+		mt_log_notice("stats (%s): %.*s", why, (int)jw.len, jw.buf);
+	mt_jw_free(&jw);
+}
+
+/* Splits "eth1, eth2" into names (in place); returns how many, or -1 if more than max. */
+static int split_ifaces(char *list, const char **out, int n, int max)
+{
+	char *p = list;
+
+	while (*p) {
+		char *e;
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		e = p;
+		while (*e && *e != ',' && *e != ' ' && *e != '\t')
+			e++;
+		if (n >= max)
+			return -1;
+		out[n++] = p;
+		if (*e)
+			*e++ = '\0';
+		p = e;
+	}
+	return n;
+}
+
+/* Drops root when -Z was given: called once capture, output and signatures are open. */
+static int drop_privileges(void *ctx)
+{
+	const mt_config *cfg = ctx;
+	char err[512];
+
+	if (!cfg->user[0])
+		return 0;
+	if (mt_daemon_drop(cfg->user, cfg->chroot_dir, err, sizeof(err)) < 0) {
+		mt_err("%s", err);
+		return -1;
+	}
+	mt_info("running as %s (uid %ld)", cfg->user, (long)getuid());
+	return 0;
 }
 
 /* dir if it is a folder, else the folder rel beside this executable (a build tree), else "". */
@@ -243,6 +389,9 @@ static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double sec
 	fprintf(stderr, "minetrace: stats: hits=%" PRIu64 " mining=%" PRIu64 " crypto_p2p=%" PRIu64
 		" updates=%" PRIu64 " sink_errors=%" PRIu64 " alloc_fail=%" PRIu64 "\n", st->hits,
 		st->hits_mining, st->hits_p2p, st->hit_updates, st->sink_errors, st->alloc_fail);
+	if (st->enrich_lookups)
+		fprintf(stderr, "minetrace: stats: attribution flows_looked_up=%" PRIu64 "\n",
+			st->enrich_lookups);
 	if (st->stage_samples) {
 		double staged = 0;
 		/* Estimated from one packet in MT_ENGINE_STAGE_SAMPLE; "read" is the rest (libpcap, start-up, flush). */
@@ -281,8 +430,10 @@ static int list_detectors(const mt_detect_reg *r)
 int main(int argc, char **argv)
 {
 	const char *files[MAX_FILES];
+	const char *ifaces[MT_LIVE_MAX_IFACES];
+	char cli_ifaces[MT_CONFIG_MAX_STR] = "";
 	const char *config_path = NULL;
-	int nfiles = 0, verbose = 0, list = 0, no_plugins = 0, opt, i, rc = 0;
+	int nifaces = 0, nfiles = 0, verbose = 0, list = 0, no_plugins = 0, opt, i, rc = 0;
 	uint64_t truncated = 0, opened = 0, budget;
 	mt_config cfg;
 	mt_detect_reg reg;
@@ -295,7 +446,7 @@ int main(int argc, char **argv)
 	mt_log_set_ident("minetrace");
 	mt_config_default(&cfg);
 	/* Pass 1: the config file path; everything else is applied after it. */
-	while ((opt = getopt_long(argc, argv, "r:f:c:o:v", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:f:c:o:vi:Z:", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			if (nfiles >= MAX_FILES) {
@@ -332,8 +483,20 @@ int main(int argc, char **argv)
 			return problems == 0 ? 0 : 1;
 		}
 		case 'f': case 'c': case 'o': case OPT_STATS: case OPT_SET:
-		case OPT_NO_NDPI: case OPT_PLUGIN_DIR: case OPT_SIGNATURES:
+		case OPT_NO_NDPI: case OPT_PLUGIN_DIR: case OPT_SIGNATURES: case OPT_GEOIP_DIR:
+		case 'Z': case OPT_WORKERS: case OPT_STATS_INTERVAL: case OPT_CHROOT:
+		case OPT_PIDFILE: case OPT_SYSLOG:
 			break;
+		case 'i': {
+			/* -i replaces the config file's interface list */
+			size_t l = strlen(cli_ifaces);
+			if (l + strlen(optarg) + 2 > sizeof(cli_ifaces)) {
+				mt_err("-i: too many interfaces");
+				return 2;
+			}
+			snprintf(cli_ifaces + l, sizeof(cli_ifaces) - l, "%s%s", l ? "," : "", optarg);
+			break;
+		}
 		default:
 			usage(stderr);
 			return 2;
@@ -349,7 +512,7 @@ int main(int argc, char **argv)
 	}
 	/* Pass 2: command-line settings override the file. */
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "r:f:c:o:v", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:f:c:o:vi:Z:", long_opts, NULL)) != -1) {
 		const char *k = NULL, *v = optarg;
 		char kv[MT_CONFIG_MAX_STR];
 
@@ -361,6 +524,14 @@ int main(int argc, char **argv)
 		case OPT_NO_NDPI: k = "ndpi"; v = "no"; break;
 		case OPT_PLUGIN_DIR: k = "plugin_dir"; break;
 		case OPT_SIGNATURES: k = "signatures_dir"; break;
+		case OPT_GEOIP_DIR: k = "geoip_dir"; break;
+		case 'i': k = "interface"; v = cli_ifaces; break;
+		case OPT_WORKERS: k = "workers"; break;
+		case OPT_STATS_INTERVAL: k = "stats_interval"; break;
+		case 'Z': k = "user"; break;
+		case OPT_CHROOT: k = "chroot"; break;
+		case OPT_PIDFILE: k = "pidfile"; break;
+		case OPT_SYSLOG: k = "syslog"; v = "yes"; break;
 		case OPT_SET: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || (size_t)(eq - optarg) >= sizeof(kv)) {
@@ -387,6 +558,21 @@ int main(int argc, char **argv)
 	if (verbose)
 		mt_log_set_level(mt_log_get_level() + verbose > MT_LOG_DEBUG ? MT_LOG_DEBUG
 										: mt_log_get_level() + verbose);
+	if (cfg.syslog)
+		mt_log_use_syslog(1);
+	nifaces = split_ifaces(cfg.interfaces, ifaces, 0, MT_LIVE_MAX_IFACES);
+	if (nifaces < 0) {
+		mt_err("more than %d interfaces", MT_LIVE_MAX_IFACES);
+		return 2;
+	}
+	if (nifaces && nfiles) {
+		mt_err("live capture (-i) and files (-r) cannot be mixed");
+		return 2;
+	}
+	if (cfg.chroot_dir[0] && !cfg.user[0]) {
+		mt_err("--chroot needs -Z USER (root could leave the chroot)");
+		return 2;
+	}
 
 	if (cfg.signatures_dir[0])
 		snprintf(g_sigs_dir, sizeof(g_sigs_dir), "%s", cfg.signatures_dir);
@@ -427,14 +613,21 @@ int main(int argc, char **argv)
 		list_detectors(&reg);
 		goto out;
 	}
-	if (nfiles == 0) {
-		mt_err("no capture given: use -r FILE (see --help)");
+	if (nfiles == 0 && nifaces == 0) {
+		mt_err("no capture given: use -r FILE or -i IFACE (see --help)");
 		rc = 2;
 		goto out;
 	}
-	sink = mt_sink_json_open(cfg.output, 0, err, sizeof(err));
+	/* Live: every record is flushed as it is written, so a reader sees hits at once. */
+	sink = mt_sink_json_open(cfg.output, nifaces > 0, err, sizeof(err));
 	if (!sink) {
 		mt_err("%s: cannot write output: %s", cfg.output, err);
+		rc = 2;
+		goto out;
+	}
+	if (cfg.pidfile[0] && mt_daemon_pidfile(cfg.pidfile, err, sizeof(err)) < 0) {
+		mt_err("pid file %s", err);
+		sink->close(sink);
 		rc = 2;
 		goto out;
 	}
@@ -447,6 +640,25 @@ int main(int argc, char **argv)
 	}
 	mt_engine_add_sink(eng, sink);
 	mt_engine_set_sigs(eng, g_sigs);
+	if (cfg.geoip_dir[0] || cfg.geoip_city[0] || cfg.geoip_asn[0] || cfg.geoip_isp[0] ||
+	    cfg.geoip_registry[0]) {
+		char gerr[1024], desc[2048];
+
+		g_enrich = open_enrich(&cfg, gerr, sizeof(gerr));
+		if (!g_enrich) {
+			mt_err("%s", gerr);
+			mt_engine_free(eng);
+			sink->close(sink);
+			rc = 2;
+			goto out;
+		}
+		if (gerr[0])
+			mt_warn("%s", gerr);
+		g_enrich_cfg = &cfg;
+		mt_engine_set_enrich(eng, g_enrich);
+		mt_enrich_describe(g_enrich, desc, sizeof(desc));
+		mt_info("attribution databases: %s", desc[0] ? desc : "none");
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -456,6 +668,52 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+
+	if (nifaces || cfg.workers > 1) {
+		mt_run_opts ro;
+		mt_stats tot;
+
+		memset(&ro, 0, sizeof(ro));
+		ro.cfg = &cfg;
+		ro.reg = &reg;
+		ro.ifaces = ifaces;
+		ro.nifaces = nifaces;
+		ro.files = files;
+		ro.nfiles = nfiles;
+		ro.workers = (int)cfg.workers;
+		ro.live.ring_size = cfg.ring_size;
+		ro.live.block_size = (uint32_t)cfg.ring_block_size;
+		ro.live.block_timeout_ms = cfg.ring_block_timeout;
+		ro.live.promisc = cfg.promisc;
+		ro.sink = sink;
+		ro.sigs = &g_sigs;
+		ro.sigs_dir = g_sigs_dir;
+		ro.enrich = g_enrich;
+		ro.ready = drop_privileges;
+		ro.ctx = &cfg;
+		mt_engine_free(eng); /* each worker makes its own */
+		eng = NULL;
+		rc = mt_run(&ro, &tot);
+		if (cfg.stats) {
+			mt_jw jw;
+			mt_jw_init(&jw);
+			mt_stats_json(&tot, &jw);
+			if (!jw.err)
+				fprintf(stderr, "minetrace: stats: %.*s\n", (int)jw.len, jw.buf);
+			mt_jw_free(&jw);
+		}
+		if (sink->close(sink) < 0) {
+			mt_err("%s: writing the output failed", cfg.output);
+			rc = rc ? rc : 1;
+		}
+		goto done;
+	}
+	if (drop_privileges(&cfg) != 0) {
+		sink->close(sink);
+		rc = 2;
+		goto done;
+	}
 
 	budget = cfg.count ? cfg.count : UINT64_MAX;
 	t0 = now_s();
@@ -493,7 +751,11 @@ int main(int argc, char **argv)
 		mt_err("%s: writing the output failed", cfg.output);
 		rc = 1;
 	}
+done:
 	mt_engine_free(eng);
+	if (cfg.pidfile[0])
+		unlink(cfg.pidfile); /* may fail once root is gone; systemd's RuntimeDirectory cleans up */
+	mt_enrich_close(g_enrich);
 out:
 	mt_detect_reg_fini(&reg);
 	mt_sigs_free(g_sigs);

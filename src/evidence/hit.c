@@ -176,6 +176,15 @@ int mt_hit_json(mt_jw *w, const mt_hit *h)
 	mt_jw_kbool(w, "client_from_handshake", f->dir_certain);
 	mt_jw_obj_close(w);
 
+	if (h->miner_json) {
+		mt_jw_key(w, "miner");
+		mt_jw_raw(w, h->miner_json, h->miner_len);
+	}
+	if (h->pool_json) {
+		mt_jw_key(w, "pool");
+		mt_jw_raw(w, h->pool_json, h->pool_len);
+	}
+
 	mt_jw_key(w, "hit");
 	mt_jw_obj_open(w);
 	mt_jw_kstr(w, "status", mt_hit_status_name(h->status));
