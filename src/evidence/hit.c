@@ -1,5 +1,6 @@
 /* hit.c - writes the hit record of DESIGN.md; field names follow Suricata's EVE JSON where one exists. */
 #include "evidence/hit.h"
+#include "evidence/estimate.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -157,6 +158,12 @@ int mt_hit_json(mt_jw *w, const mt_hit *h)
 	mt_jw_kstr(w, "community_id", cid);
 	kstr_opt(w, "app_proto", h->app_proto);
 	write_mining(w, ev);
+	{
+		mt_estimate est;
+
+		if (mt_estimate_flow(ev, f->first_us, h->ts_us, &est))
+			mt_estimate_json(w, &est);
+	}
 
 	mt_jw_key(w, "flow");
 	mt_jw_obj_open(w);
