@@ -16,7 +16,14 @@ end
 local site, hits, flows = KEYS[1], KEYS[2], KEYS[3]
 local new = redis.call('ZADD', hits, 'NX', I(ts), hid)
 if new == 0 and op == 'all' then return 0 end
-local h = cjson.decode(js)
+local h
+if ARGV[11] == '1' then
+  -- the writer passed the mining fields of a record without miner/estimate: no decode
+  h = {mining = {protocol = ARGV[12], coin = ARGV[13], pool_host = ARGV[14], wallet = ARGV[15],
+    worker = ARGV[16], agent = ARGV[17]}}
+else
+  h = cjson.decode(js)
+end
 local function T(x) if type(x) == 'table' then return x end return {} end
 local function N(x) if type(x) == 'number' then return x end return nil end
 local function F(x)

@@ -34,6 +34,7 @@
 #define NTOK 2048
 #define IPMAX 64
 #define KEYMAX 96
+#define NFAST 6 /* mining.protocol coin pool_host wallet worker agent */
 
 typedef struct prep {
 	uint32_t off, len; /* record in the arena */
@@ -43,8 +44,12 @@ typedef struct prep {
 	char k_site[KEYMAX], k_hits[KEYMAX], k_flows[KEYMAX];
 	char hid[41];
 	char ts[24], fstart[24];
-	const char *argv[18];
-	size_t lens[18];
+	/* the script's fields of a record without miner/estimate (raw JSON strings without escapes,
+	 * so equal to their decoded values): the script then skips cjson.decode; fast = 0: decode */
+	int fast;
+	uint32_t fo[NFAST], fl[NFAST];
+	const char *argv[19 + NFAST]; /* EVALSHA sha n, 5 keys, 10 args, fast flag, fields */
+	size_t lens[19 + NFAST];
 } prep;
 
 typedef struct counter {
@@ -428,6 +433,20 @@ static int prep_rec(rsink *s, prep *r)
 		tus = fus;
 	if (!fus)
 		fus = tus;
+	/* plain records: hand the script its fields so it need not decode the JSON */
+	static const char *const fk[NFAST] = { "protocol", "coin", "pool_host", "wallet", "worker", "agent" };
+	int mining = tok_obj(j, t, n, 0, "mining");
+	r->fast = mt_json_get(j, t, n, 0, "miner") < 0 && mt_json_get(j, t, n, 0, "estimate") < 0;
+	for (int k = 0; k < NFAST && r->fast; k++) {
+		int i = mining < 0 ? -1 : mt_json_get(j, t, n, mining, fk[k]);
+		r->fo[k] = r->fl[k] = 0;
+		if (i < 0 || t[i].type == MT_JSON_NULL)
+			continue;
+		if (t[i].type != MT_JSON_STRING || memchr(j + t[i].start, '\\', t[i].len))
+			r->fast = 0;
+		r->fo[k] = r->off + t[i].start;
+		r->fl[k] = t[i].len;
+	}
 	tok_str(j, t, n, hit, "seq", seq, sizeof(seq));
 	tok_str(j, t, n, hit, "status", status, sizeof(status));
 	snprintf(r->fstart, sizeof(r->fstart), "%lld", (long long)fus);
@@ -493,6 +512,14 @@ static int build_eval(rsink *s, prep *r, const char *op)
 	for (int i = 0; i < k; i++)
 		if (a[i] == (const char *)s->ab + r->off)
 			r->lens[i] = r->len;
+	if (op[1] != 't') {
+		r->lens[k] = 1;
+		a[k++] = r->fast ? "1" : "0";
+		for (int f = 0; f < NFAST && r->fast; f++) {
+			r->lens[k] = r->fl[f];
+			a[k++] = (const char *)s->ab + r->fo[f];
+		}
+	}
 	return k;
 }
 
