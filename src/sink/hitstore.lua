@@ -1,6 +1,8 @@
 -- hitstore.lua - minetrace's Redis hit store writer (schema: README "Redis hit store").
 -- Loaded once with SCRIPT LOAD, called with EVALSHA; idempotent on hit_id.
--- ARGV: op json ip probe hit_id ts(s) flow_start(us) now(s) maxlen seen_ttl(s)
+-- ARGV: op json ip probe hit_id ts(s) flow_start(us) now(s) maxlen seen_ttl(s) fast [protocol coin
+--   pool_host wallet worker agent, then the same as cjson.encode writes them]: fast '1' = a record
+--   without miner/estimate whose mining fields ('' = absent) are given, so no decode; '0' = decode
 -- op 'all'    KEYS: site, site:hits, site:flows, mt:hits, mt:sites -> 1 new, 0 duplicate
 -- op 'site'   KEYS: site, site:hits, site:flows -> {new, new_site, last_seen, index keys...}
 -- op 'stream' KEYS: mt:hits, mt:hits:seen{mt:hits} -> 1 added, 0 duplicate
@@ -17,8 +19,10 @@ local site, hits, flows = KEYS[1], KEYS[2], KEYS[3]
 local new = redis.call('ZADD', hits, 'NX', I(ts), hid)
 if new == 0 and op == 'all' then return 0 end
 local h
-if ARGV[11] == '1' then
-  -- the writer passed the mining fields of a record without miner/estimate: no decode
+local fast = ARGV[11] == '1'
+if fast then
+  -- the writer passed the mining fields of a record without miner/estimate (ARGV[12..17]) and
+  -- their cjson encodings (ARGV[18..23]): no decode, no quoting
   h = {mining = {protocol = ARGV[12], coin = ARGV[13], pool_host = ARGV[14], wallet = ARGV[15],
     worker = ARGV[16], agent = ARGV[17]}}
 else
@@ -62,7 +66,7 @@ end
 -- one read and one write of the site hash per hit
 local F_ = {'ip', 'first_seen', 'last_seen', 'hits', 'protocols', 'coins', 'pools', 'wallets', 'workers',
   'agents', 'probes', 'country', 'subdivision', 'asn', 'credit_code', 'company'}
-local cur = redis.call('HMGET', site, unpack(F_))
+local cur = redis.call('HMGET', site, unpack(F_, 1, fast and 11 or 16))
 local set = {}
 local function sv(k, v) set[#set + 1] = k; set[#set + 1] = v end
 local isnew = not cur[1]
@@ -101,7 +105,8 @@ local arr = {}
 for i = 1, 7 do
   local v, c = vals[i], cur[4 + i]
   if v then
-    local ev = quote(v)
+    local ev
+    if fast and i < 7 then ev = ARGV[17 + i] else ev = quote(v) end
     if not c then
       c = '[' .. ev .. ']'
       sv(F_[4 + i], c)
@@ -120,14 +125,15 @@ for i = 1, 7 do
 end
 -- enrichment: from the latest hit (packet time) that carries it
 local eidx = false
-if not prev or ts >= prev then
+-- (a record without miner carries no enrichment: nothing to copy, no index key to add)
+if not fast and (not prev or ts >= prev) then
   local e = {country = S(geo.country), subdivision = S(geo.subdivision), city = S(geo.city),
     city_zh = S(geo.city_zh), latitude = S(geo.latitude), longitude = S(geo.longitude),
     asn = S(asn.number), org = S(asn.org), company = S(ent.company), credit_code = S(ent.credit_code),
     site_address = S(ent.site_address), kind = S(ent.kind), verdict = S(mi.verdict)}
   for k, v in pairs(e) do sv(k, v) end
 end
-if S(geo.country) ~= (cur[12] or nil) or S(geo.subdivision) ~= (cur[13] or nil) or S(asn.number) ~= (cur[14] or nil)
+if not fast and S(geo.country) ~= (cur[12] or nil) or S(geo.subdivision) ~= (cur[13] or nil) or S(asn.number) ~= (cur[14] or nil)
   or S(ent.credit_code) ~= (cur[15] or nil) or S(ent.company) ~= (cur[16] or nil) then
   eidx = true
 end

@@ -35,6 +35,7 @@
 #define IPMAX 64
 #define KEYMAX 96
 #define NFAST 6 /* mining.protocol coin pool_host wallet worker agent */
+#define QMAX 1024 /* their quoted forms together; longer: the script decodes the record */
 
 typedef struct prep {
 	uint32_t off, len; /* record in the arena */
@@ -48,8 +49,12 @@ typedef struct prep {
 	 * so equal to their decoded values): the script then skips cjson.decode; fast = 0: decode */
 	int fast;
 	uint32_t fo[NFAST], fl[NFAST];
-	const char *argv[19 + NFAST]; /* EVALSHA sha n, 5 keys, 10 args, fast flag, fields */
-	size_t lens[19 + NFAST];
+	/* and each one as cjson.encode writes it (printable ASCII only; '/' as "\/"), so the script
+	 * need not scan it to quote it */
+	char qb[QMAX];
+	uint32_t qo[NFAST], ql[NFAST];
+	const char *argv[19 + 2 * NFAST]; /* EVALSHA sha n, 5 keys, 10 args, fast flag, fields, quoted */
+	size_t lens[19 + 2 * NFAST];
 } prep;
 
 typedef struct counter {
@@ -436,16 +441,39 @@ static int prep_rec(rsink *s, prep *r)
 	/* plain records: hand the script its fields so it need not decode the JSON */
 	static const char *const fk[NFAST] = { "protocol", "coin", "pool_host", "wallet", "worker", "agent" };
 	int mining = tok_obj(j, t, n, 0, "mining");
+	size_t qn = 0;
 	r->fast = mt_json_get(j, t, n, 0, "miner") < 0 && mt_json_get(j, t, n, 0, "estimate") < 0;
 	for (int k = 0; k < NFAST && r->fast; k++) {
 		int i = mining < 0 ? -1 : mt_json_get(j, t, n, mining, fk[k]);
-		r->fo[k] = r->fl[k] = 0;
+		r->fo[k] = r->fl[k] = r->qo[k] = r->ql[k] = 0;
 		if (i < 0 || t[i].type == MT_JSON_NULL)
 			continue;
-		if (t[i].type != MT_JSON_STRING || memchr(j + t[i].start, '\\', t[i].len))
+		if (t[i].type != MT_JSON_STRING) {
 			r->fast = 0;
+			break;
+		}
 		r->fo[k] = r->off + t[i].start;
 		r->fl[k] = t[i].len;
+		if (t[i].len == 0)
+			continue;
+		if (qn + 2 * (size_t)t[i].len + 2 > sizeof(r->qb)) {
+			r->fast = 0;
+			break;
+		}
+		r->qo[k] = (uint32_t)qn;
+		r->qb[qn++] = '"';
+		for (uint32_t c = 0; c < t[i].len && r->fast; c++) {
+			uint8_t ch = j[t[i].start + c];
+			if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
+				r->fast = 0; /* escapes, controls, UTF-8: the script's own quoting */
+			else if (ch == '/') {
+				r->qb[qn++] = '\\';
+				r->qb[qn++] = '/';
+			} else
+				r->qb[qn++] = (char)ch;
+		}
+		r->qb[qn++] = '"';
+		r->ql[k] = (uint32_t)(qn - r->qo[k]);
 	}
 	tok_str(j, t, n, hit, "seq", seq, sizeof(seq));
 	tok_str(j, t, n, hit, "status", status, sizeof(status));
@@ -518,6 +546,10 @@ static int build_eval(rsink *s, prep *r, const char *op)
 		for (int f = 0; f < NFAST && r->fast; f++) {
 			r->lens[k] = r->fl[f];
 			a[k++] = (const char *)s->ab + r->fo[f];
+		}
+		for (int f = 0; f < NFAST && r->fast; f++) {
+			r->lens[k] = r->ql[f];
+			a[k++] = r->qb + r->qo[f];
 		}
 	}
 	return k;
