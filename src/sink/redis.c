@@ -597,6 +597,97 @@ static void free_replies(rsink *s, size_t n)
 }
 
 /*
+ * Not a cluster: up to MT_REDIS_HITS_PER_CALL records per EVALSHA (op 'many'), which spares the
+ * script's per-call cost. Same counting and retry rules as one call per record.
+ */
+static int deliver_many(rsink *s, const size_t *map, size_t n)
+{
+	enum { PER = 10 + 2 * NFAST, HEAD = 7 }; /* ARGV per hit after the op; EVALSHA sha nkeys mt:hits mt:sites many n */
+	size_t g = MT_REDIS_HITS_PER_CALL, ncall = (n + g - 1) / g, na = ncall * HEAD + n * (3 + PER);
+	const char **args = calloc(na, sizeof(*args));
+	size_t *lens = calloc(na, sizeof(*lens));
+	char (*num)[2][16] = calloc(ncall, sizeof(*num));
+	int fail = 0;
+
+	if (!args || !lens || !num || cmd_room(s, ncall) < 0) {
+		free(args);
+		free(lens);
+		free(num);
+		return -ENOMEM;
+	}
+	size_t at = 0;
+	for (size_t c = 0; c < ncall; c++) {
+		size_t first = c * g, cnt = n - first < g ? n - first : g;
+		const char **a = args + at;
+		size_t *l = lens + at, k = 0;
+		snprintf(num[c][0], sizeof(num[c][0]), "%zu", 2 + 3 * cnt);
+		snprintf(num[c][1], sizeof(num[c][1]), "%zu", cnt);
+		a[k++] = "EVALSHA";
+		a[k++] = mt_rc_sha(s->rc);
+		a[k++] = num[c][0];
+		a[k++] = "mt:hits";
+		a[k++] = "mt:sites";
+		for (size_t i = first; i < first + cnt; i++) {
+			prep *r = &s->pr[map[i]];
+			a[k++] = r->k_site;
+			a[k++] = r->k_hits;
+			a[k++] = r->k_flows;
+		}
+		a[k++] = "many";
+		a[k++] = num[c][1];
+		for (size_t i = 0; i < k; i++)
+			l[i] = strlen(a[i]);
+		for (size_t i = first; i < first + cnt; i++) {
+			prep *r = &s->pr[map[i]];
+			int argc = build_eval(s, r, "all"), j;
+			/* r->argv: EVALSHA sha 5 (5 keys) op, then the hit's ARGV */
+			for (j = 9; j < argc; j++, k++) {
+				a[k] = r->argv[j];
+				l[k] = r->lens[j];
+			}
+			for (; j < 9 + PER; j++, k++) {
+				a[k] = "";
+				l[k] = 0;
+			}
+		}
+		s->cmds[c] = (mt_rc_cmd){ 0, (int)k, a, l };
+		at += k;
+	}
+	if (mt_rc_exec(s->rc, ncall, s->cmds, s->rep) < 0)
+		fail = 1;
+	for (size_t c = 0; c < ncall; c++) {
+		size_t first = c * g, cnt = n - first < g ? n - first : g;
+		redisReply *y = s->rep[c];
+		if (transient(y)) {
+			fail = 1;
+			continue;
+		}
+		for (size_t i = 0; i < cnt; i++) {
+			prep *r = &s->pr[map[first + i]];
+			redisReply *e = y->type == REDIS_REPLY_ARRAY && i < y->elements ? y->element[i] : y;
+			if (transient(e)) {
+				fail = 1;
+				continue;
+			}
+			r->done = 1;
+			if (e->type == REDIS_REPLY_INTEGER && e->integer == 1)
+				s->t.sent++;
+			else if (e->type == REDIS_REPLY_INTEGER)
+				s->t.duplicates++;
+			else {
+				s->t.rejected++;
+				mt_debug("redis: record refused: %s", e->type == REDIS_REPLY_ERROR ? e->str : "?");
+			}
+		}
+	}
+	free_replies(s, ncall);
+	free(args);
+	free(lens);
+	free(num);
+	return fail ? -EIO : 0;
+}
+
+/*
  * Delivers the arena's records not done yet. Marks each delivered (or rejected) one done.
  * 0 when all are done, -EIO when some must be retried (the connection is then considered down).
  */
@@ -624,6 +715,14 @@ static int deliver(rsink *s)
 	map = calloc(s->npr ? s->npr : 1, sizeof(*map));
 	if (!map)
 		return -ENOMEM;
+	if (!cluster) {
+		for (i = 0; i < s->npr; i++)
+			if (!s->pr[i].done)
+				map[n++] = i;
+		int rc = n ? deliver_many(s, map, n) : 0;
+		free(map);
+		return rc;
+	}
 	for (i = 0; i < s->npr; i++) {
 		prep *r = &s->pr[i];
 		if (r->done)

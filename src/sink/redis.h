@@ -11,6 +11,7 @@
 #define MT_REDIS_DEFAULT_TIMEOUT_MS 2000         /* command time-out */
 #define MT_REDIS_DEFAULT_CONNECT_TIMEOUT_MS 1000
 #define MT_REDIS_DEFAULT_BATCH 512               /* records per pipelined round trip */
+#define MT_REDIS_HITS_PER_CALL 32                /* records per script call (not a cluster) */
 #define MT_REDIS_DEFAULT_QUEUE (64u << 20)       /* bytes of records waiting in memory */
 #define MT_REDIS_DEFAULT_HEARTBEAT_S 5
 #define MT_REDIS_DEFAULT_DRAIN_MS 2000           /* at close: time to deliver before spooling (SIGTERM: exit well within 5 s) */
