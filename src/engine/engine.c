@@ -239,16 +239,20 @@ static void ndpi_packet(mt_engine *e, fstate *fs, const mt_pkt *p, int dir)
 }
 
 /*
- * nDPI's labels are read by the detectors still asked (flow view) and by
- * the records of an identified flow (app_proto). Once every detector has let
- * an unidentified flow go, nobody reads them: nDPI's state goes at once,
+ * nDPI's labels are read by the detectors still asked (flow view: behaviour's
+ * exclusion of other protocols) and by records (app_proto). Once one of our
+ * detectors has identified the flow, the record names its protocol
+ * (mining.protocol) and nDPI would only add app_proto at about 22,000
+ * instructions a packet: its state goes at once, and app_proto is only
+ * there when nDPI had classified the flow before. Once every detector has
+ * let an unidentified flow go, nobody reads them either: nDPI's state goes
  * without its final guess. (DNS answers come from the engine's own DNS
  * cache, not from nDPI.) A new reader of nDPI's labels must keep it here.
  */
 static int ndpi_useless(const mt_flow *f, const fstate *fs)
 {
 	(void)f;
-	return !fs->active && fs->owner < 0;
+	return fs->owner >= 0 || !fs->active;
 }
 
 static void ndpi_drop(mt_engine *e, fstate *fs)
@@ -764,12 +768,10 @@ static void dns_feed(mt_engine *e, const mt_pkt *p)
 }
 
 /* Stream and detectors for one decoded packet of flow f. */
+static void flow_detect(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, int dir);
+
 static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, int dir)
 {
-	mt_pkt_view pv;
-	uint32_t mask;
-	int n;
-
 	if (unlikely(!fs->inspected)) {
 		if (p->payload_len == 0 && !(p->l4proto == 6 && (p->tcp_flags & 0x02) && fs->active))
 			return;
@@ -779,16 +781,31 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 		if (p->payload_len)
 			dns_name_of(e, f, fs);
 	}
+	flow_detect(e, f, fs, p, dir);
+	/*
+	 * nDPI after our detectors, and only while it adds information: once
+	 * one of them has identified the flow (the record names the protocol)
+	 * or none is left to read its labels, its state goes (ndpi_useless).
+	 */
 	if (fs->nf) {
 		stage_mark(e, e->stage >= 0 ? MT_STAGE_NDPI : -1);
-		ndpi_packet(e, fs, p, dir);
-	}
-	stage_mark(e, e->stage >= 0 ? MT_STAGE_STREAM : -1);
-	if (!fs->active) {
-		if (unlikely(fs->nf != NULL) && ndpi_useless(f, fs))
+		if (ndpi_useless(f, fs))
 			ndpi_drop(e, fs);
-		return;
+		else
+			ndpi_packet(e, fs, p, dir);
 	}
+}
+
+/* Stream and detectors for one packet of an inspected flow. */
+static void flow_detect(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, int dir)
+{
+	mt_pkt_view pv;
+	uint32_t mask;
+	int n;
+
+	stage_mark(e, e->stage >= 0 ? MT_STAGE_STREAM : -1);
+	if (!fs->active)
+		return;
 	if (p->l4proto == 6) {
 		int64_t md = 0;
 		if (p->payload_len == 0 && !(p->tcp_flags & 0x07))
@@ -824,8 +841,6 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	pv.flow_end = 0;
 	stage_mark(e, e->stage >= 0 ? MT_STAGE_DETECT : -1);
 	run_detectors(e, f, fs, mask, &pv);
-	if (!fs->active && fs->nf && ndpi_useless(f, fs))
-		ndpi_drop(e, fs);
 }
 
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
