@@ -40,6 +40,8 @@ static const key_def keys[] = {
 	 "folder of signature files (pool domains, agents, magics ...) (--signatures); SIGHUP reloads it"},
 	{"ndpi", K_BOOL, OFF(eng.ndpi), SZ(eng.ndpi), 0, 1, "yes",
 	 "run nDPI on the first packets of each flow (labels, TLS SNI, HTTP host and agent)"},
+	{"ndpi_max_packets", K_U32, OFF(eng.ndpi_max_packets), SZ(eng.ndpi_max_packets), 1, 65535, "24",
+	 "packets of a flow given to nDPI before it gives up (its guess from ports); nDPI 4.2 names most protocols within a few"},
 	{"update_interval", K_U32, OFF(eng.update_interval), SZ(eng.update_interval), 0, 86400, "60",
 	 "seconds of packet time between two \"update\" records of one identified flow"},
 	{"dns_cache_entries", K_U32, OFF(eng.dns_cache_entries), SZ(eng.dns_cache_entries), 0, 1u << 24, "8192",

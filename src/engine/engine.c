@@ -132,6 +132,7 @@ void mt_engine_cfg_default(mt_engine_cfg *cfg)
 	mt_flow_cfg_default(&cfg->flow);
 	mt_stream_cfg_default(&cfg->stream);
 	cfg->ndpi = 1;
+	cfg->ndpi_max_packets = MT_NDPI_MAX_PACKETS;
 	cfg->update_interval = MT_ENGINE_DEFAULT_UPDATE_INTERVAL;
 	cfg->dns_cache_entries = MT_DNSCACHE_DEFAULT_ENTRIES;
 }
@@ -919,6 +920,7 @@ mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg)
 		 * in earlier records of HTTP flows (it was known, nDPI was not done).
 		 */
 		mt_ndpi_set_labels_only(e->ndpi, 1);
+		mt_ndpi_set_max_packets(e->ndpi, cfg->ndpi_max_packets);
 	}
 	return e;
 err:
