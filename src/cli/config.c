@@ -48,7 +48,7 @@ static const key_def keys[] = {
 	 "server addresses remembered from DNS answers (their names become pool_host); 0 turns the cache off"},
 	{"max_flows", K_U32, OFF(eng.flow.max_flows), SZ(eng.flow.max_flows), 16, 100000000, "500000",
 	 "flows tracked at once; the least recently seen flow is evicted (counted) beyond it"},
-	{"memcap", K_SIZE, OFF(eng.flow.memcap), SZ(eng.flow.memcap), 1 << 20, UINT64_MAX, "256M",
+	{"memcap", K_SIZE, OFF(eng.flow.memcap), SZ(eng.flow.memcap), 1 << 20, UINT64_MAX, "128M",
 	 "memory for flows and their buffers (K, M, G suffixes); LRU eviction (counted) beyond it"},
 	{"tcp_new_timeout", K_U32, OFF(eng.flow.tcp_new_timeout), SZ(eng.flow.tcp_new_timeout), 1, 86400 * 7, "30",
 	 "seconds a TCP flow that has not completed its handshake is kept idle"},
