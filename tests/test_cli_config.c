@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "cli/config.h"
+#include "mt_config.h"
 #include "mt_test.h"
 
 static const char *write_tmp(const char *text, char *path, size_t n)
@@ -170,6 +171,32 @@ START_TEST(test_print_keys)
 }
 END_TEST
 
+/* The attribution keys: stored as given; --config-keys says when attribution is not built in. */
+START_TEST(test_geoip_keys)
+{
+	static const char *const keys[] = {"geoip_dir", "geoip_city", "geoip_asn", "geoip_isp",
+					   "geoip_registry"};
+	char err[256], *buf = NULL;
+	size_t n = 0, i;
+	mt_config c;
+	FILE *fp;
+
+	mt_config_default(&c);
+	ck_assert_str_eq(c.geoip_dir, "");
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(mt_config_set(&c, keys[i], "/srv/geo/x.mmdb", err, sizeof(err)), 0);
+	ck_assert_str_eq(c.geoip_dir, "/srv/geo/x.mmdb");
+	ck_assert_str_eq(c.geoip_registry, "/srv/geo/x.mmdb");
+	fp = open_memstream(&buf, &n);
+	mt_config_print_keys(fp);
+	fclose(fp);
+	for (i = 0; i < 5; i++)
+		ck_assert_ptr_nonnull(strstr(buf, keys[i]));
+	ck_assert_int_eq(strstr(buf, "not built in") != NULL, !MT_HAVE_MAXMINDDB);
+	free(buf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("cli_config");
@@ -182,6 +209,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_parse_u64);
 	tcase_add_test(tc, test_print_keys);
+	tcase_add_test(tc, test_geoip_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "flow/flow.h"
+#include "util/siphash.h"
 
 #define FIN 0x01
 #define SYN 0x02
@@ -1115,6 +1116,105 @@ START_TEST(test_adversarial_keys)
 	ck_assert_int_eq(all, 0);
 	printf("flow adversarial: 200000 keys with one unkeyed XOR hash %.3f s, "
 	       "200000 unrelated keys %.3f s\n", tc, tr);
+	/* generous: a chain of 200000 would make this thousands of times slower */
+	ck_assert_msg(tc < 4 * tr + 0.05, "colliding %.3f s vs unrelated %.3f s", tc, tr);
+}
+END_TEST
+
+/* The table's key of a TCP packet 10.x -> 192.0.2.1:443 (flow.c make_key: lower address first). */
+static void key_of(mt_flow_key *k, uint32_t src, uint16_t sport)
+{
+	static const uint8_t dst[4] = {192, 0, 2, 1};
+
+	memset(k, 0, sizeof *k);
+	for (int b = 0; b < 4; b++)
+		k->lo[b] = (uint8_t)(src >> (24 - 8 * b));
+	memcpy(k->hi, dst, 4);
+	k->lo_port = sport;
+	k->hi_port = 443;
+	k->ipver = 4;
+	k->l4proto = 6;
+}
+
+/* Inserts n SYNs (keys from srcs/ports) into a 4096-bucket table with the given hash key (NULL: random). */
+static double insert_keys(const uint8_t *hkey, const uint32_t *srcs, const uint16_t *ports, uint32_t n)
+{
+	mt_flow_cfg cfg;
+	mt_flowtab *t;
+	mt_pkt p;
+	double t0, t1;
+
+	mt_flow_cfg_default(&cfg);
+	cfg.max_flows = 4096; /* 4096 buckets; the LRU evicts beyond */
+	t = mt_flowtab_new(&cfg, hkey, NULL, NULL);
+	ck_assert_ptr_nonnull(t);
+	p = tcp("10.0.0.0", 40000, "192.0.2.1", 443, SYN, T0, 0);
+	t0 = now_s();
+	for (uint32_t i = 0; i < n; i++) {
+		for (int b = 0; b < 4; b++)
+			p.src[b] = (uint8_t)(srcs[i] >> (24 - 8 * b));
+		p.sport = ports[i];
+		ck_assert_ptr_nonnull(mt_flowtab_packet(t, &p, NULL, NULL));
+	}
+	t1 = now_s();
+	ck_assert_uint_eq(mt_flowtab_stats(t)->active, 4096);
+	mt_flowtab_free(t);
+	return t1 - t0;
+}
+
+/*
+ * An attacker who knew the hash key could pick flows that all land in one
+ * bucket: here 8000 keys chosen to collide (low 12 bits of SipHash) under a
+ * fixed, known key. In a table with that key every insert walks a chain as
+ * long as the table (4096 flows: about 5e7 key compares); in a table with a
+ * key from getrandom() (what the engine uses) the same keys spread, and
+ * inserting them costs about what unrelated keys cost. Timings are printed;
+ * the assertion is a generous ratio, never an absolute time.
+ */
+START_TEST(test_fixed_key_collisions)
+{
+	enum { N = 8000 };
+	uint32_t *srcs = malloc(N * sizeof *srcs), *usrc = malloc(N * sizeof *usrc);
+	uint16_t *ports = malloc(N * sizeof *ports), *uport = malloc(N * sizeof *uport);
+	uint64_t tried = 0;
+	uint32_t n = 0, x = 0x0a000001u;
+	double t0, tsearch, tfixed, trand, tunrel;
+
+	ck_assert_ptr_nonnull(srcs);
+	ck_assert_ptr_nonnull(ports);
+	ck_assert_ptr_nonnull(usrc);
+	ck_assert_ptr_nonnull(uport);
+	t0 = now_s();
+	while (n < N) {
+		mt_flow_key k;
+
+		for (uint16_t port = 1024; port < 1024 + 64 && n < N; port++) {
+			key_of(&k, x, port);
+			tried++;
+			if ((mt_siphash24(fixed_key, &k, sizeof k) & 4095u) == 0) {
+				srcs[n] = x;
+				ports[n] = port;
+				n++;
+			}
+		}
+		x++;
+	}
+	tsearch = now_s() - t0;
+	for (uint32_t i = 0; i < N; i++) {
+		usrc[i] = 0x0b000000u + i * 7919u;
+		uport[i] = (uint16_t)(1024 + i % 60000);
+	}
+	tfixed = insert_keys(fixed_key, srcs, ports, N);
+	trand = insert_keys(NULL, srcs, ports, N);
+	tunrel = insert_keys(NULL, usrc, uport, N);
+	printf("flow fixed-key attack: %d keys colliding under a known key (found in %.1f s, %llu tried): "
+	       "table with that key %.3f s, table with a random key %.3f s, unrelated keys %.3f s\n",
+	       N, tsearch, (unsigned long long)tried, tfixed, trand, tunrel);
+	ck_assert_msg(trand < 4 * tunrel + 0.05, "colliding keys %.3f s vs unrelated %.3f s", trand, tunrel);
+	free(srcs);
+	free(ports);
+	free(usrc);
+	free(uport);
 }
 END_TEST
 
@@ -1213,6 +1313,7 @@ static Suite *flow_suite(void)
 	tcase_add_test(big, test_end_once);
 	tcase_add_test(big, test_flood);
 	tcase_add_test(big, test_adversarial_keys);
+	tcase_add_test(big, test_fixed_key_collisions);
 	suite_add_tcase(s, big);
 	return s;
 }

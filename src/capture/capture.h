@@ -51,4 +51,64 @@ const char *mt_capture_error(const mt_capture *c);
 /* NULL is fine. */
 void mt_capture_close(mt_capture *c);
 
+/* ---- live capture (live.c): AF_PACKET sockets with TPACKET_V3 rings, Linux only ---- */
+
+#define MT_LIVE_DEFAULT_RING_SIZE (64u << 20)  /* bytes of ring per socket */
+#define MT_LIVE_DEFAULT_BLOCK_SIZE (1u << 20)  /* bytes per ring block */
+#define MT_LIVE_DEFAULT_BLOCK_TIMEOUT 10       /* ms before the kernel hands over a partly filled block */
+#define MT_LIVE_SNAPLEN 262144                 /* bytes kept of each frame (the filter's return value) */
+#define MT_LIVE_MAX_IFACES 16
+
+typedef struct mt_live_cfg {
+	uint64_t ring_size;         /* per socket; a multiple of block_size */
+	uint32_t block_size;        /* a power of two, at least the page size */
+	uint32_t block_timeout_ms;  /* 1..60000 */
+	int promisc;                /* put the interfaces in promiscuous mode */
+} mt_live_cfg;
+
+void mt_live_cfg_default(mt_live_cfg *cfg);
+
+/* One worker's capture: one socket per interface. */
+typedef struct mt_live mt_live;
+
+/* Kernel counters, accumulated in 64 bits (the kernel's are 32-bit and reset when read). */
+typedef struct mt_live_stats {
+	uint64_t packets;  /* frames the kernel queued or dropped for these sockets */
+	uint64_t drops;    /* frames lost because the ring was full */
+	uint64_t freezes;  /* times the ring was full and the queue froze (tp_freeze_q_cnt) */
+} mt_live_stats;
+
+/*
+ * Opens one socket per interface for a worker. fanout NULL: no fanout group.
+ * Else fanout[i] is interface i's group (PACKET_FANOUT_HASH, see live.c): -1
+ * makes a new group with an id no one else uses and writes that id into
+ * fanout[i], so the next workers join it. Every socket starts with a filter
+ * that passes nothing, so no packet reaches a ring before mt_live_start; bpf
+ * (tcpdump syntax, may be NULL) is compiled here. Returns NULL with a reason
+ * in err.
+ */
+mt_live *mt_live_open(const char *const *ifaces, int nifaces, int *fanout, const char *bpf,
+		      const mt_live_cfg *cfg, char *err, size_t errlen);
+
+/*
+ * Replaces the pass-nothing filter by the real one. Called for every worker
+ * once all of them have joined their fanout groups, so the flow hash is over
+ * the final number of members from the first packet on. 0 or a negative errno.
+ */
+int mt_live_start(mt_live *l, char *err, size_t errlen);
+
+/*
+ * Hands every frame of the blocks the kernel has filled to fn, waiting up to
+ * timeout_ms when none is ready. budget as for mt_capture_run. Returns the
+ * number of frames, or a negative errno (the reason is in err).
+ */
+int mt_live_dispatch(mt_live *l, int timeout_ms, mt_capture_fn fn, void *ctx, uint64_t *budget,
+		     char *err, size_t errlen);
+
+/* Adds the kernel's counters since the last call into l's 64-bit totals and returns them. */
+void mt_live_stats_get(mt_live *l, mt_live_stats *out);
+
+/* NULL is fine. */
+void mt_live_close(mt_live *l);
+
 #endif

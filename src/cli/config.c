@@ -1,5 +1,6 @@
 /* config.c - the config file: `key = value` lines, one table of keys that also documents them. */
 #include "cli/config.h"
+#include "mt_config.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -19,6 +20,12 @@ typedef struct key_def {
 	const char *def; /* default as text, for the documentation */
 	const char *doc;
 } key_def;
+
+#if MT_HAVE_MAXMINDDB
+#define GEO_NOTE ""
+#else
+#define GEO_NOTE " [not built in: built without libmaxminddb]"
+#endif
 
 #define OFF(f) offsetof(mt_config, f)
 #define SZ(f) sizeof(((mt_config *)0)->f)
@@ -64,6 +71,60 @@ static const key_def keys[] = {
 	 "how far ahead of the next expected byte an out-of-order segment is held"},
 	{"stream_max_segs", K_U32, OFF(eng.stream.max_segs), SZ(eng.stream.max_segs), 1, 4096, "32",
 	 "out-of-order segments held per direction before a hole is given up"},
+	{"interface", K_STR, OFF(interfaces), SZ(interfaces), 0, 0, "",
+	 "live capture: interface names, comma-separated (-i, repeatable); the daemon's input"},
+	{"workers", K_U32, OFF(workers), SZ(workers), 1, 64, "1",
+	 "capture workers, each with its own flow table (--workers); live: one fanout member each, offline: one file each"},
+	{"stats_interval", K_U32, OFF(stats_interval), SZ(stats_interval), 0, 86400, "0",
+	 "seconds between statistics reports (one JSON object) to the log; 0: none (--stats-interval)"},
+	{"ring_size", K_SIZE, OFF(ring_size), SZ(ring_size), 1 << 16, 1ull << 34, "64M",
+	 "live: bytes of TPACKET_V3 ring per worker and interface"},
+	{"ring_block_size", K_SIZE, OFF(ring_block_size), SZ(ring_block_size), 4096, 1u << 28, "1M",
+	 "live: bytes per ring block (a power of two); the ring size is a multiple of it"},
+	{"ring_block_timeout", K_U32, OFF(ring_block_timeout), SZ(ring_block_timeout), 1, 60000, "10",
+	 "live: ms after which the kernel hands over a block that is not full"},
+	{"promisc", K_BOOL, OFF(promisc), SZ(promisc), 0, 1, "yes",
+	 "live: put the interfaces in promiscuous mode"},
+	{"syslog", K_BOOL, OFF(syslog), SZ(syslog), 0, 1, "no",
+	 "log to syslog (daemon facility) instead of standard error (--syslog)"},
+	{"user", K_STR, OFF(user), SZ(user), 0, 0, "",
+	 "drop root to this user once the sockets, output and databases are open (-Z)"},
+	{"chroot", K_STR, OFF(chroot_dir), SZ(chroot_dir), 0, 0, "",
+	 "with user: chroot to this folder before dropping root (--chroot); SIGHUP then reloads signatures from inside it"},
+	{"pidfile", K_STR, OFF(pidfile), SZ(pidfile), 0, 0, "",
+	 "write the process id to this file (--pidfile)"},
+	{"geoip_dir", K_STR, OFF(geoip_dir), SZ(geoip_dir), 0, 0, "",
+	 "folder of .mmdb attribution databases, each typed by its metadata (--geoip-dir); SIGHUP reopens" GEO_NOTE},
+	{"geoip_city", K_STR, OFF(geoip_city), SZ(geoip_city), 0, 0, "",
+	 "GeoIP2/GeoLite2 City database file (overrides the folder's)" GEO_NOTE},
+	{"geoip_asn", K_STR, OFF(geoip_asn), SZ(geoip_asn), 0, 0, "",
+	 "GeoLite2 ASN database file (overrides the folder's)" GEO_NOTE},
+	{"geoip_isp", K_STR, OFF(geoip_isp), SZ(geoip_isp), 0, 0, "",
+	 "GeoIP2 ISP database file, optional (overrides the folder's)" GEO_NOTE},
+	{"geoip_registry", K_STR, OFF(geoip_registry), SZ(geoip_registry), 0, 0, "",
+	 "enterprise registry .mmdb made by minetrace-registry (overrides the folder's)" GEO_NOTE},
+	{"redis", K_STR, OFF(redis), SZ(redis), 0, 0, "",
+	 "Redis hit store: redis://[user:password@]host[:port][/db] or unix:///path[?db=N]; a cluster node works too (--redis)"},
+	{"probe_id", K_STR, OFF(probe_id), SZ(probe_id), 0, 0, "(host name)",
+	 "this probe's name in every Redis record (--probe-id)"},
+	{"redis_connect_timeout", K_U32, OFF(redis_connect_timeout), SZ(redis_connect_timeout), 10, 600000, "1000",
+	 "milliseconds to wait for a Redis connection"},
+	{"redis_timeout", K_U32, OFF(redis_timeout), SZ(redis_timeout), 10, 600000, "2000",
+	 "milliseconds to wait for a Redis reply before the hits go to the spool"},
+	{"redis_maxlen", K_U64, OFF(redis_maxlen), SZ(redis_maxlen), 1, UINT64_MAX, "1000000",
+	 "approximate length limit of the mt:hits stream (XADD MAXLEN ~)"},
+	{"redis_batch", K_U32, OFF(redis_batch), SZ(redis_batch), 1, 65536, "512",
+	 "hit records per pipelined Redis round trip"},
+	{"redis_queue_max", K_SIZE, OFF(redis_queue_max), SZ(redis_queue_max), 1 << 16, UINT64_MAX, "64M",
+	 "memory for hits waiting for the Redis thread; beyond it hits are dropped (counted)"},
+	{"redis_heartbeat", K_U32, OFF(redis_heartbeat), SZ(redis_heartbeat), 1, 86400, "5",
+	 "seconds between two updates of the mt:probe:<id> statistics hash"},
+	{"spool", K_STR, OFF(spool), SZ(spool), 0, 0, "",
+	 "folder where hits wait on disk while Redis is down or slow, delivered later, also by the next run (--spool)"},
+	{"spool_max", K_SIZE, OFF(spool_max), SZ(spool_max), 1 << 16, UINT64_MAX, "256M",
+	 "size limit of the spool folder (--spool-max)"},
+	{"spool_full", K_STR, OFF(spool_full), SZ(spool_full), 0, 0, "drop-newest",
+	 "when the spool is full: drop-newest (refuse new hits) or drop-oldest (delete the oldest file); counted (--spool-full)"},
 };
 
 void mt_config_default(mt_config *c)
@@ -72,6 +133,12 @@ void mt_config_default(mt_config *c)
 	mt_engine_cfg_default(&c->eng);
 	c->output[0] = '-';
 	snprintf(c->log_level, sizeof(c->log_level), "warning");
+	c->workers = 1;
+	c->ring_size = 64u << 20;
+	c->ring_block_size = 1u << 20;
+	c->ring_block_timeout = 10;
+	c->promisc = 1;
+	snprintf(c->spool_full, sizeof(c->spool_full), "drop-newest");
 }
 
 int mt_config_parse_u64(const char *s, int size, uint64_t *out)

@@ -19,6 +19,33 @@ typedef struct mt_config {
 	char log_level[16];
 	int stats;
 	uint64_t count;                     /* 0 = no limit */
+	/* Live capture and running as a service */
+	char interfaces[MT_CONFIG_MAX_STR]; /* comma-separated; "" = none (-i) */
+	uint32_t workers;                   /* capture workers (--workers) */
+	uint32_t stats_interval;            /* s between statistics reports; 0 = none */
+	uint64_t ring_size;                 /* bytes of ring per worker and interface */
+	uint64_t ring_block_size;
+	uint32_t ring_block_timeout;        /* ms */
+	int promisc;
+	int syslog;                         /* log to syslog instead of stderr */
+	char user[MT_CONFIG_MAX_STR];       /* drop root to this user (-Z) */
+	char chroot_dir[MT_CONFIG_MAX_STR]; /* and chroot here first */
+	char pidfile[MT_CONFIG_MAX_STR];
+	/* Attribution databases (issue 5): a folder typed by metadata, and single files. */
+	char geoip_dir[MT_CONFIG_MAX_STR];
+	char geoip_city[MT_CONFIG_MAX_STR];
+	char geoip_asn[MT_CONFIG_MAX_STR];
+	char geoip_isp[MT_CONFIG_MAX_STR];
+	char geoip_registry[MT_CONFIG_MAX_STR];
+	/* Redis hit store (issue 6) */
+	char redis[MT_CONFIG_MAX_STR];      /* URL, "" = off */
+	char probe_id[128];                 /* "" = host name */
+	char spool[MT_CONFIG_MAX_STR];      /* folder, "" = none */
+	char spool_full[16];                /* drop-newest | drop-oldest */
+	uint64_t spool_max;
+	uint64_t redis_queue_max;
+	uint32_t redis_connect_timeout, redis_timeout, redis_batch, redis_heartbeat;
+	uint64_t redis_maxlen;
 } mt_config;
 
 /* Fills the defaults. */

@@ -140,12 +140,17 @@ typedef struct cn_state {
 	uint8_t algo_rank;
 	uint8_t algo_guess; /* ev->algo inferred, not named: no coin from it */
 	uint8_t wallet_xmr; /* the login names a Monero address */
+	/* share accounting for the hash-rate estimate, kept here because flush() clears ev */
+	double cur_diff;    /* difficulty of the latest job's target (0: none) */
+	double diff_sum;    /* sum of cur_diff at each submit */
+	uint64_t n_diff, work_us, first_us, last_us;
 } cn_state;
 
 struct ctx {
 	cn_state *st;
 	const mt_flow_view *fv;
 	mt_evidence *ev;
+	uint64_t ts_us; /* packet time of this call (share and job times) */
 };
 
 /* A parsed line. */
@@ -817,17 +822,21 @@ static void job_evidence(struct ctx *c, const struct msg *m, int j)
 
 	if (st->jobs < UINT64_MAX)
 		st->jobs++;
+	if (!st->work_us)
+		st->work_us = c->ts_us;
 	if (is_name(m, ia, MT_EV_ALGO_LEN))
 		set_algo_tok(c, AR_JOB, m, ia);
 	else if (is_hex_n(m, is, 64, 64))
 		set_algo(c, AR_SEED, "randomx", 7, 1); /* a seed hash is RandomX's; the variant is not named */
 	if (is_str(m, it)) {
 		ev_tok(ev, ev->target, sizeof ev->target, m, it);
-		if (target_difficulty(m->s + m->t[it].start, m->t[it].len, str_eq_ci(m, ia, "rx/yada"), &d) == 0 &&
-		    (!ev->has_difficulty || ev->difficulty != d)) {
-			ev->difficulty = d;
-			ev->has_difficulty = 1;
-			ev->version++;
+		if (target_difficulty(m->s + m->t[it].start, m->t[it].len, str_eq_ci(m, ia, "rx/yada"), &d) == 0) {
+			st->cur_diff = d;
+			if (!ev->has_difficulty || ev->difficulty != d) {
+				ev->difficulty = d;
+				ev->has_difficulty = 1;
+				ev->version++;
+			}
 		}
 	}
 }
@@ -941,6 +950,13 @@ static int on_request(struct ctx *c, const struct msg *m, int dir, enum method m
 	} else if (meth == M_SUBMIT) {
 		if (st->shares < UINT64_MAX)
 			st->shares++;
+		if (!st->first_us)
+			st->first_us = c->ts_us;
+		st->last_us = c->ts_us;
+		if (st->cur_diff > 0) {
+			st->diff_sum += st->cur_diff;
+			st->n_diff++;
+		}
 		if (st->flushed)
 			set_algo_tok(c, AR_SUBMIT, m, get(m, ip, "algo"));
 		if (!st->probe.used && !st->flushed)
@@ -1283,7 +1299,7 @@ static int cn_on_packet(void *global, void *state, const mt_flow_view *fv, const
 			mt_evidence *ev)
 {
 	cn_state *st = state;
-	struct ctx c = { st, fv, ev };
+	struct ctx c = { st, fv, ev, pv ? pv->ts_us : 0 };
 
 	(void)global;
 	if (!st || !fv || !pv || !ev)
@@ -1310,6 +1326,12 @@ static int cn_on_packet(void *global, void *state, const mt_flow_view *fv, const
 		sync_u64(ev, &ev->shares_accepted, st->accepted);
 		sync_u64(ev, &ev->shares_rejected, st->rejected);
 		sync_u64(ev, &ev->jobs, st->jobs);
+		ev->share_diff_sum = st->diff_sum; /* changes only with shares, which bump version */
+		ev->shares_diff = st->n_diff;
+		ev->work_start_us = st->work_us;
+		ev->first_share_us = st->first_us;
+		ev->last_share_us = st->last_us;
+		ev->diff_is_hashes = 1; /* 2^64 / target: hashes per share */
 		return MT_DETECTED;
 	}
 	if (st->excluded || (st->d[0].done && st->d[1].done))

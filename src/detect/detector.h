@@ -11,7 +11,7 @@ struct mt_sigs; /* signatures/ loaded (detect/sigs.h); swapped whole on reload *
  * Bump on any change to a struct in this file. The plugin loader refuses a
  * plugin whose api_version differs and names both versions.
  */
-#define MT_DETECTOR_API_VERSION 3u /* 3: prefilter */
+#define MT_DETECTOR_API_VERSION 4u /* 3: prefilter; 4: share accounting at the end of mt_evidence */
 
 /* A detector's answer for a flow (nDPI's three answers). */
 enum mt_answer {
@@ -75,7 +75,37 @@ typedef struct mt_evidence {
 	uint64_t shares_rejected;
 	uint64_t jobs;           /* jobs pushed by the pool so far */
 	uint8_t has_difficulty;
+	/* What the hash-rate estimate (evidence/estimate.h) needs, kept by the detectors that
+	 * see shares: the difficulty in force at each share, summed, and the packet times. */
+	double share_diff_sum;   /* sum over counted shares of the difficulty in force */
+	uint64_t shares_diff;    /* shares counted into share_diff_sum */
+	uint64_t work_start_us;  /* packet time of the first job or difficulty (0: none seen) */
+	uint64_t first_share_us; /* packet times of the first and latest share (0: none) */
+	uint64_t last_share_us;
+	uint8_t diff_is_hashes;  /* 1: share_diff_sum is already in hashes (a target's 2^N / target);
+				  * 0: in the pool's difficulty units (times the algorithm's multiplier) */
 } mt_evidence;
+
+/* Notes the first job or difficulty: the miner has work from then on. */
+static inline void mt_ev_work(mt_evidence *ev, uint64_t ts_us)
+{
+	if (!ev->work_start_us && ts_us)
+		ev->work_start_us = ts_us;
+}
+
+/* Notes one share at packet time ts_us under difficulty d (d <= 0: not known). */
+static inline void mt_ev_share(mt_evidence *ev, uint64_t ts_us, double d, int d_is_hashes)
+{
+	if (!ev->first_share_us)
+		ev->first_share_us = ts_us;
+	if (ts_us > ev->last_share_us)
+		ev->last_share_us = ts_us;
+	if (d > 0) {
+		ev->share_diff_sum += d;
+		ev->shares_diff++;
+		ev->diff_is_hashes = (uint8_t)(d_is_hashes != 0);
+	}
+}
 
 /*
  * What a detector sees of a flow. For TCP, data[dir] / len[dir] are the

@@ -120,6 +120,7 @@ struct ctx {
 	ethproxy_state *st;
 	const mt_flow_view *fv;
 	mt_evidence *ev;
+	uint64_t ts_us; /* packet time of this call (share and job times) */
 };
 
 struct msg {
@@ -456,6 +457,8 @@ static void on_request(struct ctx *c, const struct msg *m, int dir, enum method 
 	}
 	case M_SUBMITWORK:
 		bump_u64(ev, &ev->shares);
+		/* 2^256 / boundary of the work in force: hashes per share */
+		mt_ev_share(ev, c->ts_us, ev->has_difficulty ? ev->difficulty : 0, 1);
 		break;
 	case M_HASHRATE: {
 		double hs = hex_double(m, el[0]);
@@ -477,6 +480,7 @@ static void on_work(struct ctx *c, const struct msg *m, const int *el)
 	double b = hex_double(m, el[2]);
 
 	bump_u64(ev, &ev->jobs);
+	mt_ev_work(ev, c->ts_us);
 	mt_ev_set(ev, ev->target, sizeof ev->target, (const char *)m->s + m->t[el[2]].start,
 		  m->t[el[2]].len);
 	if (b > 0) {
@@ -757,7 +761,7 @@ static int ethproxy_on_packet(void *global, void *state, const mt_flow_view *fv,
 			      const mt_pkt_view *pv, mt_evidence *ev)
 {
 	ethproxy_state *st = state;
-	struct ctx c = { st, fv, ev };
+	struct ctx c = { st, fv, ev, pv ? pv->ts_us : 0 };
 	int ans, had, fresh;
 
 	(void)global;

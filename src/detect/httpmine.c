@@ -257,6 +257,7 @@ struct ctx {
 	httpmine_state *st;
 	const mt_flow_view *fv;
 	mt_evidence *ev;
+	uint64_t ts_us; /* packet time of this call (share and job times) */
 };
 
 /* A summary of a request body. */
@@ -1250,6 +1251,11 @@ static void on_request_done(struct ctx *c, const uint8_t *b, size_t n, int compl
 		case R_SUBMITBLOCK:
 		case R_ETH_SUBMITWORK:
 			bump_u64(ev, &ev->shares);
+			/* Ethash boundary and Monero template difficulties are hashes per share; a Bitcoin
+			 * target's difficulty is in difficulty-1 units */
+			mt_ev_share(ev, c->ts_us, ev->has_difficulty ? ev->difficulty : 0,
+				    q.kind == R_ETH_SUBMITWORK || strcmp(ev->algo, "randomx") == 0 ||
+				    strncmp(ev->algo, "cn", 2) == 0);
 			break;
 		case R_ETH_HASHRATE:
 			ev_hashrate(ev, q.hashrate);
@@ -1381,6 +1387,7 @@ static void on_response_done(struct ctx *c, const uint8_t *b, size_t n, int comp
 		return;
 	}
 	bump_u64(ev, &ev->jobs);
+	mt_ev_work(ev, c->ts_us);
 }
 
 /* ---- HTTP/1.x framing --------------------------------------------------- */
@@ -2165,7 +2172,7 @@ static int httpmine_on_packet(void *global, void *state, const mt_flow_view *fv,
 			      const mt_pkt_view *pv, mt_evidence *ev)
 {
 	httpmine_state *st = state;
-	struct ctx c = { st, fv, ev };
+	struct ctx c = { st, fv, ev, pv ? pv->ts_us : 0 };
 	int ans, had, fresh;
 
 	(void)global;

@@ -146,6 +146,7 @@ typedef struct stratum_state {
 	uint8_t answered;     /* a request paired with a stratum reply */
 	uint8_t notified;     /* a job push of a known shape */
 	uint8_t eth;          /* EthereumStratum shape seen */
+	double tdiff;         /* 2^256 / the latest 64-digit mining.set_target (hashes per share) */
 	uint8_t algo_rank;    /* 0 none, 1 from subscribe/set_target, 2 from a job's shape */
 	uint8_t tag_tries;
 	uint8_t foreign;      /* JSON messages outside the grammar */
@@ -155,6 +156,7 @@ struct ctx {
 	stratum_state *st;
 	const mt_flow_view *fv;
 	mt_evidence *ev;
+	uint64_t ts_us; /* packet time of this call (share and job times) */
 };
 
 /* A parsed line. */
@@ -235,6 +237,25 @@ static int is_hex_n(const struct msg *m, int i, uint32_t minlen, uint32_t maxlen
 static int is_hex64(const struct msg *m, int i, int allow0x)
 {
 	return is_hex_n(m, i, 64, 64, allow0x);
+}
+
+/*
+ * Hashes per share of a 256-bit big-endian target (ZIP 301 mining.set_target; EthereumStratum's
+ * boundary): 2^256 / target. 0 unless the token is 64 hex digits (checked by is_hex_n).
+ */
+static double target_hashes(const struct msg *m, int i)
+{
+	const uint8_t *p;
+	double t = 0;
+
+	if (!is_hex64(m, i, 1))
+		return 0;
+	p = m->s + m->t[i].start;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	for (int k = 0; k < 64; k++)
+		t = t * 16 + hexval(p[k]);
+	return t > 0 ? 0x1p256 / t : 0;
 }
 
 static int is_hex8(const struct msg *m, int i)
@@ -869,6 +890,9 @@ static void on_request(struct ctx *c, const struct msg *m, int dir, enum method 
 		break;
 	case M_SUBMIT:
 		bump_u64(ev, &ev->shares);
+		/* the difficulty in force: a 256-bit target's is in hashes, set_difficulty's in pool units */
+		mt_ev_share(ev, c->ts_us, c->st->tdiff > 0 ? c->st->tdiff : ev->has_difficulty ? ev->difficulty : 0,
+			    c->st->tdiff > 0);
 		set_login(c, m, el[0]);
 		break;
 	default:
@@ -911,6 +935,7 @@ static void on_push(struct ctx *c, const struct msg *m, int dir, enum method met
 				   sh == NS_ETH ? " (EthereumStratum)" : "");
 		}
 		bump_u64(ev, &ev->jobs);
+		mt_ev_work(ev, c->ts_us);
 		if (sh == NS_BTC) {
 			set_algo(c, 2, "", "sha256d");
 			if (!ev->coinbase_tag[0] && st->tag_tries < MT_STRATUM_TAG_TRIES) {
@@ -936,6 +961,7 @@ static void on_push(struct ctx *c, const struct msg *m, int dir, enum method met
 			return;
 		st->stratum_seen = 1;
 		raise_conf(c, CONF_PUSH, "stratum: mining.set_difficulty push (%g)", d);
+		mt_ev_work(ev, c->ts_us);
 		if (!ev->has_difficulty || ev->difficulty != d) {
 			ev->difficulty = d;
 			ev->has_difficulty = 1;
@@ -950,6 +976,8 @@ static void on_push(struct ctx *c, const struct msg *m, int dir, enum method met
 		st->stratum_seen = 1;
 		raise_conf(c, CONF_PUSH, "stratum: mining.set_target push");
 		ev_tok(ev, ev->target, sizeof ev->target, m, el[0]);
+		mt_ev_work(ev, c->ts_us);
+		st->tdiff = target_hashes(m, el[0]);
 		if (!st->eth)
 			set_algo(c, 1, "ZEC", "equihash");
 		return;
@@ -1292,7 +1320,7 @@ static int stratum_on_packet(void *global, void *state, const mt_flow_view *fv,
 			     const mt_pkt_view *pv, mt_evidence *ev)
 {
 	stratum_state *st = state;
-	struct ctx c = { st, fv, ev };
+	struct ctx c = { st, fv, ev, pv ? pv->ts_us : 0 };
 
 	(void)global;
 	if (!st || !fv || !pv || !ev)

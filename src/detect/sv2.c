@@ -40,6 +40,9 @@ typedef struct sv2_state {
 	uint64_t shares, acc, rej, jobs;
 	char vendor[64], fw[64], host[128], user[96];
 	float hashrate;
+	uint64_t now_us;       /* packet time of this call */
+	uint64_t work_us, first_us, last_us; /* first job, first and latest share (share rate) */
+	uint64_t up_frames;    /* noise: upstream payload packets after the handshake (share-like) */
 } sv2_state;
 
 static uint32_t u24(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16; }
@@ -122,12 +125,21 @@ static int on_frame(sv2_state *st, int dir, uint16_t ext, uint8_t type, const ui
 		st->channel = 1;
 		break;
 	case SV2_SUBMIT_STD: case SV2_SUBMIT_EXT:
-		if (dir == 0) st->shares++;
+		if (dir == 0) {
+			st->shares++;
+			if (!st->first_us)
+				st->first_us = st->now_us;
+			st->last_us = st->now_us;
+		}
 		break;
 	case SV2_SUBMIT_OK: if (dir == 1) st->acc++; break;
 	case SV2_SUBMIT_ERR: if (dir == 1) st->rej++; break;
 	case SV2_NEW_JOB: case SV2_NEW_EXT_JOB:
-		if (dir == 1) st->jobs++;
+		if (dir == 1) {
+			st->jobs++;
+			if (!st->work_us)
+				st->work_us = st->now_us;
+		}
 		break;
 	default:
 		break;
@@ -172,6 +184,7 @@ static void fill_plain(const sv2_state *st, mt_evidence *ev)
 	char txt[MT_EV_TEXT_LEN], agent[MT_EV_AGENT_LEN];
 	ev->event = MT_EVENT_MINING;
 	MT_EV_SET(ev, protocol, "stratum-v2", 10);
+	MT_EV_SET(ev, algo, "sha256d", 7); /* Stratum V2 is Bitcoin's (sv2-spec 05-Mining-Protocol) */
 	snprintf(txt, sizeof txt, "SetupConnection(mining)%s%s", st->setup_ok ? " + Success" : "",
 		 st->channel ? " + OpenMiningChannel" : "");
 	MT_EV_SET(ev, evidence, txt, strlen(txt));
@@ -197,6 +210,9 @@ static void fill_plain(const sv2_state *st, mt_evidence *ev)
 	    ev->shares_rejected != st->rej) {
 		ev->shares = st->shares; ev->jobs = st->jobs;
 		ev->shares_accepted = st->acc; ev->shares_rejected = st->rej;
+		ev->work_start_us = st->work_us;
+		ev->first_share_us = st->first_us;
+		ev->last_share_us = st->last_us;
 		ev->version++;
 	}
 }
@@ -230,6 +246,12 @@ static int noise(sv2_state *st, const mt_flow_view *fv, const mt_pkt_view *pv, m
 		st->noise = 1;
 		st->last_sz = pv->payload_len;
 	} else if (pv->dir == 0 && pv->payload_len) {
+		/* a miner sends little but shares upstream: each packet is counted as one, for the
+		 * share rate (no difficulty is visible, so no hash rate) */
+		st->up_frames++;
+		if (!st->first_us)
+			st->first_us = pv->ts_us;
+		st->last_us = pv->ts_us;
 		if (pv->payload_len == st->last_sz)
 			st->run++;
 		else
@@ -253,6 +275,12 @@ static int noise(sv2_state *st, const mt_flow_view *fv, const mt_pkt_view *pv, m
 		ev->confidence = conf;
 		ev->version++;
 	}
+	if (ev->shares != st->up_frames) {
+		ev->shares = st->up_frames;
+		ev->first_share_us = st->first_us;
+		ev->last_share_us = st->last_us;
+		ev->version++;
+	}
 	return MT_DETECTED;
 }
 
@@ -264,6 +292,7 @@ static int sv2_on_packet(void *global, void *state, const mt_flow_view *fv,
 	(void)global;
 	if (fv->l4proto != 6)
 		return MT_EXCLUDED;
+	st->now_us = pv->ts_us;
 	if (!st->noise) {
 		scan(st, fv, 0);
 		scan(st, fv, 1);

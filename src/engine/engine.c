@@ -2,14 +2,16 @@
 #include "engine/engine.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "detect/ndpi.h"
-#include "flow/dnscache.h"
+#include "enrich/enrich.h"
 #include "evidence/hit.h"
+#include "flow/dnscache.h"
 #include "util/jw.h"
 #include "util/log.h"
 
@@ -45,6 +47,9 @@ typedef struct fstate {
 	char *dns_name;         /* the name a DNS answer gave for the server, at the first payload */
 	struct ndpi_hold *hold; /* packets held back from nDPI (ndpi_wait) */
 	uint8_t ndpi_wait;      /* nDPI not started yet: the first packets are held (NDPI_HOLD_PKTS) */
+	char *attrib;           /* miner then pool object (JSON) once the flow wrote a record */
+	uint32_t attrib_len[2];
+	uint32_t attrib_gen;    /* the database set it was looked up in */
 } fstate;
 
 /*
@@ -78,7 +83,11 @@ struct mt_engine {
 	uint64_t now_us;
 	const struct mt_sigs *sigs;
 	node_host *nodes; /* NODE_SLOTS, made at the first P2P identification */
+	node_host *nodes_shared;  /* or the workers' common table (mt_engine_share_nodes) */
+	pthread_mutex_t *nodes_mu;
 	mt_dnscache *dns; /* made at the first DNS response */
+	mt_dnscache *dns_shared;  /* or the workers' common cache (mt_engine_share_dns) */
+	pthread_mutex_t *dns_mu;
 	/*
 	 * Detector states let go, kept for the next flow (linked through their
 	 * first bytes, at most STATE_SPARE each): most flows make a state for
@@ -90,6 +99,10 @@ struct mt_engine {
 	/* Stage clock (--stats): on one packet in MT_ENGINE_STAGE_SAMPLE, time from mark to mark. */
 	int stage;              /* the stage running on a sampled packet, or -1 */
 	uint64_t stage_t0;      /* when it started (ns) */
+	const mt_enrich *enrich;  /* attribution databases, or NULL */
+	uint32_t enrich_gen;      /* bumped at every swap */
+	mt_enrich_cache *ecache;  /* rendered records, cleared at every swap */
+	mt_jw ajw[2];
 };
 
 static const char *const stage_names[MT_ENGINE_STAGES] = {
@@ -149,6 +162,44 @@ static void mem_add(mt_engine *e, fstate *fs, int64_t delta)
 
 /* ---- records ---- */
 
+/*
+ * The miner and pool objects of the flow's records: looked up once per flow
+ * (and again only after the databases were swapped), kept as JSON text.
+ */
+static int attrib(mt_engine *e, const mt_flow *f, fstate *fs)
+{
+	const uint8_t *addr[2] = {mt_flow_cli_addr(f), mt_flow_srv_addr(f)};
+	char ip[48];
+	char *t;
+	int i;
+
+	if (fs->attrib && fs->attrib_gen == e->enrich_gen)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		mt_jw_reset(&e->ajw[i]);
+		mt_hit_addr(f->key.ipver, addr[i], ip, sizeof(ip));
+		/* The verdict is about where the mining happens: the miner end only. */
+		if (mt_enrich_write(e->enrich, e->ecache, &e->ajw[i], f->key.ipver, addr[i], ip,
+				    i == 0) < 0)
+			return -ENOMEM;
+	}
+	e->st.enrich_lookups++;
+	t = malloc(e->ajw[0].len + e->ajw[1].len);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, e->ajw[0].buf, e->ajw[0].len);
+	memcpy(t + e->ajw[0].len, e->ajw[1].buf, e->ajw[1].len);
+	if (fs->attrib)
+		mem_add(e, fs, -(int64_t)(fs->attrib_len[0] + fs->attrib_len[1]));
+	free(fs->attrib);
+	fs->attrib = t;
+	fs->attrib_len[0] = (uint32_t)e->ajw[0].len;
+	fs->attrib_len[1] = (uint32_t)e->ajw[1].len;
+	fs->attrib_gen = e->enrich_gen;
+	mem_add(e, fs, (int64_t)(e->ajw[0].len + e->ajw[1].len));
+	return 0;
+}
+
 static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
 {
 	mt_hit h;
@@ -166,6 +217,18 @@ static void emit(mt_engine *e, mt_flow *f, fstate *fs, int status)
 	h.status = status;
 	h.seq = ++fs->nreports;
 	h.app_proto = fs->lbl && fs->lbl->proto[0] ? fs->lbl->proto : NULL;
+	h.miner_json = h.pool_json = NULL;
+	h.miner_len = h.pool_len = 0;
+	if (e->enrich) {
+		if (attrib(e, f, fs) == 0) {
+			h.miner_json = fs->attrib;
+			h.miner_len = fs->attrib_len[0];
+			h.pool_json = fs->attrib + fs->attrib_len[0];
+			h.pool_len = fs->attrib_len[1];
+		} else {
+			e->st.alloc_fail++;
+		}
+	}
 	mt_jw_reset(&e->jw);
 	if (mt_hit_json(&e->jw, &h) < 0) {
 		e->st.alloc_fail++;
@@ -652,6 +715,7 @@ static void fstate_free(mt_engine *e, fstate *fs)
 	free(fs->lbl);
 	free(fs->ev);
 	free(fs->dns_name);
+	free(fs->attrib);
 	mt_flowtab_mem_add(e->ft, -fs->mem);
 	free(fs);
 }
@@ -672,8 +736,24 @@ static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev)
 {
 	node_host *n;
 
+	node_host nh;
+
 	if (f->key.l4proto != 6 || !f->dir_certain)
 		return;
+	memset(&nh, 0, sizeof(nh));
+	memcpy(nh.addr, mt_flow_cli_addr(f), 16);
+	nh.port = mt_flow_srv_port(f);
+	nh.ipver = f->key.ipver;
+	nh.used = 1;
+	memcpy(nh.protocol, ev->protocol, sizeof(nh.protocol));
+	memcpy(nh.coin, ev->coin, sizeof(nh.coin));
+	if (e->nodes_shared) {
+		/* A node's attempts may hash to another worker: every worker learns it (lock per identification). */
+		pthread_mutex_lock(e->nodes_mu);
+		e->nodes_shared[node_slot(nh.addr, nh.port)] = nh;
+		pthread_mutex_unlock(e->nodes_mu);
+		return;
+	}
 	if (!e->nodes) {
 		e->nodes = calloc(NODE_SLOTS, sizeof(*e->nodes));
 		if (!e->nodes) {
@@ -681,13 +761,8 @@ static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev)
 			return;
 		}
 	}
-	n = &e->nodes[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
-	memcpy(n->addr, mt_flow_cli_addr(f), 16);
-	n->port = mt_flow_srv_port(f);
-	n->ipver = f->key.ipver;
-	n->used = 1;
-	memcpy(n->protocol, ev->protocol, sizeof(n->protocol));
-	memcpy(n->coin, ev->coin, sizeof(n->coin));
+	n = &e->nodes[node_slot(nh.addr, nh.port)];
+	*n = nh;
 }
 
 /*
@@ -698,11 +773,20 @@ static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev)
 static void node_dial(mt_engine *e, mt_flow *f, fstate *fs)
 {
 	const node_host *n;
+	node_host copy;
 	char text[MT_EV_TEXT_LEN];
 
-	if (!e->nodes || f->key.l4proto != 6 || !f->dir_certain || fs->ev)
+	if ((!e->nodes && !e->nodes_shared) || f->key.l4proto != 6 || !f->dir_certain || fs->ev)
 		return;
-	n = &e->nodes[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
+	if (e->nodes_shared) {
+		/* Copied under the lock (once per flow that ends without a byte). */
+		pthread_mutex_lock(e->nodes_mu);
+		copy = e->nodes_shared[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
+		pthread_mutex_unlock(e->nodes_mu);
+		n = &copy;
+	} else {
+		n = &e->nodes[node_slot(mt_flow_cli_addr(f), mt_flow_srv_port(f))];
+	}
 	if (!n->used || n->ipver != f->key.ipver || n->port != mt_flow_srv_port(f) ||
 	    memcmp(n->addr, mt_flow_cli_addr(f), 16) != 0)
 		return;
@@ -814,9 +898,21 @@ static void on_flow_end(mt_flow *f, int reason, void *ctx)
 /* The name an earlier DNS answer gave for the flow's server, kept with the flow (the cache may drop it). */
 static void dns_name_of(mt_engine *e, const mt_flow *f, fstate *fs)
 {
-	const char *n = mt_dnscache_lookup(e->dns, f->key.ipver, mt_flow_srv_addr(f), e->now_us);
+	const char *n;
+	char buf[256];
 	size_t l;
 
+	if (e->dns_shared) {
+		/* Copied out under the lock: another worker may replace the entry right after. */
+		pthread_mutex_lock(e->dns_mu);
+		n = mt_dnscache_lookup(e->dns_shared, f->key.ipver, mt_flow_srv_addr(f), e->now_us);
+		if (n)
+			snprintf(buf, sizeof(buf), "%s", n);
+		pthread_mutex_unlock(e->dns_mu);
+		n = n ? buf : NULL;
+	} else {
+		n = mt_dnscache_lookup(e->dns, f->key.ipver, mt_flow_srv_addr(f), e->now_us);
+	}
 	if (!n)
 		return;
 	l = strlen(n);
@@ -840,7 +936,7 @@ static void dns_feed(mt_engine *e, const mt_pkt *p)
 	const uint8_t *m = p->payload;
 	uint32_t n = p->payload_len;
 
-	if (!e->dns) {
+	if (!e->dns && !e->dns_shared) {
 		if (!e->cfg.dns_cache_entries)
 			return;
 		e->dns = mt_dnscache_new(e->cfg.dns_cache_entries);
@@ -859,6 +955,13 @@ static void dns_feed(mt_engine *e, const mt_pkt *p)
 			return;
 		m += 2;
 		n = l;
+	}
+	if (e->dns_shared) {
+		/* One lock per DNS answer (not per packet): every worker learns every answer. */
+		pthread_mutex_lock(e->dns_mu);
+		mt_dnscache_feed(e->dns_shared, m, n, e->now_us);
+		pthread_mutex_unlock(e->dns_mu);
+		return;
 	}
 	mt_dnscache_feed(e->dns, m, n, e->now_us);
 }
@@ -1010,6 +1113,8 @@ mt_engine *mt_engine_new(const mt_engine_cfg *cfg, const mt_detect_reg *reg)
 	e->reg = reg;
 	e->stage = -1;
 	mt_jw_init(&e->jw);
+	mt_jw_init(&e->ajw[0]);
+	mt_jw_init(&e->ajw[1]);
 	e->ft = mt_flowtab_new(&e->cfg.flow, NULL, on_flow_end, e);
 	if (!e->ft) {
 		mt_err("cannot allocate the flow table (%u flows)", cfg->flow.max_flows);
@@ -1041,6 +1146,20 @@ void mt_engine_set_sigs(mt_engine *e, const struct mt_sigs *sigs)
 	e->sigs = sigs;
 }
 
+void mt_engine_set_enrich(mt_engine *e, const struct mt_enrich *en)
+{
+	if (en && !e->ecache) {
+		e->ecache = mt_enrich_cache_new(MT_ENRICH_CACHE_SLOTS);
+		if (!e->ecache) {
+			e->st.alloc_fail++;
+			en = NULL;
+		}
+	}
+	mt_enrich_cache_clear(e->ecache);
+	e->enrich = en;
+	e->enrich_gen++;
+}
+
 int mt_engine_add_sink(mt_engine *e, mt_sink *s)
 {
 	if (e->nsinks >= MT_ENGINE_MAX_SINKS)
@@ -1052,6 +1171,36 @@ int mt_engine_add_sink(mt_engine *e, mt_sink *s)
 void mt_engine_flush(mt_engine *e)
 {
 	mt_flowtab_flush(e->ft);
+}
+
+void mt_engine_share_dns(mt_engine *e, mt_dnscache *c, pthread_mutex_t *mu)
+{
+	e->dns_shared = c;
+	e->dns_mu = mu;
+}
+
+void *mt_engine_nodes_new(void)
+{
+	return calloc(NODE_SLOTS, sizeof(node_host));
+}
+
+void mt_engine_share_nodes(mt_engine *e, void *nodes, pthread_mutex_t *mu)
+{
+	e->nodes_shared = nodes;
+	e->nodes_mu = mu;
+}
+
+void mt_engine_restart(mt_engine *e)
+{
+	mt_flowtab_flush(e->ft);
+	if (!e->dns_shared) {
+		mt_dnscache_free(e->dns); /* its times are the last input's */
+		e->dns = NULL;
+	}
+	/* The next input's packet time starts afresh, and so does what was learnt about nodes. */
+	e->now_us = 0;
+	if (e->nodes)
+		memset(e->nodes, 0, NODE_SLOTS * sizeof(*e->nodes));
 }
 
 const mt_engine_stats *mt_engine_stats_get(const mt_engine *e)
@@ -1092,6 +1241,9 @@ void mt_engine_free(mt_engine *e)
 	}
 	mt_ndpi_free(e->ndpi);
 	mt_jw_free(&e->jw);
+	mt_jw_free(&e->ajw[0]);
+	mt_jw_free(&e->ajw[1]);
+	mt_enrich_cache_free(e->ecache);
 	free(e->nodes);
 	for (int i = 0; i < MT_DETECT_MAX; i++) {
 		while (e->spare[i]) {

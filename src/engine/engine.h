@@ -2,6 +2,7 @@
 #ifndef MT_ENGINE_H
 #define MT_ENGINE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +67,7 @@ typedef struct mt_engine_stats {
 	uint64_t stage_ns[MT_ENGINE_STAGES]; /* estimated ns per stage (sampled x MT_ENGINE_STAGE_SAMPLE) */
 	uint64_t stage_samples;  /* packets timed */
 	uint64_t ndpi_dropped;   /* flows whose nDPI state went early: no detector left to use its labels */
+	uint64_t enrich_lookups; /* flows whose two ends were looked up in the attribution databases */
 } mt_engine_stats;
 
 typedef struct mt_engine mt_engine;
@@ -85,12 +87,44 @@ int mt_engine_add_sink(mt_engine *e, mt_sink *s);
  */
 void mt_engine_set_sigs(mt_engine *e, const struct mt_sigs *sigs);
 
+struct mt_enrich;
+/*
+ * The attribution databases (enrich/enrich.h) both ends of every hit are
+ * looked up in from the next record on; NULL: records carry no miner/pool
+ * objects. Not owned: the caller closes the old set after this returns (no
+ * flow keeps a pointer into it; per-flow results are redone after a swap).
+ */
+void mt_engine_set_enrich(mt_engine *e, const struct mt_enrich *en);
+
 /* One captured frame. */
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len);
 
 /* Ends every flow (end of input): final detector calls, final records. */
 void mt_engine_flush(mt_engine *e);
+
+/*
+ * Ends every flow as mt_engine_flush does, then forgets packet time and the
+ * nodes learnt, so the next input is read as by a new engine (statistics go
+ * on). Used when workers read several files in parallel, each on its own.
+ */
+void mt_engine_restart(mt_engine *e);
+
+/*
+ * Live workers share one DNS answer cache (not owned; mu guards it), so an
+ * answer one worker sees names the flows of every worker. Taken once per DNS
+ * answer and once per flow's first payload, never per ordinary packet.
+ */
+void mt_engine_share_dns(mt_engine *e, mt_dnscache *c, pthread_mutex_t *mu);
+
+/*
+ * Live workers share the table of blockchain nodes seen (a node's payload-less
+ * attempts to its peer port are P2P): made by mt_engine_nodes_new (free() it
+ * after the engines), guarded by mu; locked per P2P identification and per
+ * flow that ends without a byte once nodes are known.
+ */
+void *mt_engine_nodes_new(void);
+void mt_engine_share_nodes(mt_engine *e, void *nodes, pthread_mutex_t *mu);
 
 const mt_engine_stats *mt_engine_stats_get(const mt_engine *e);
 const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e);

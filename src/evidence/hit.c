@@ -1,5 +1,6 @@
 /* hit.c - writes the hit record of DESIGN.md; field names follow Suricata's EVE JSON where one exists. */
 #include "evidence/hit.h"
+#include "evidence/estimate.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -157,6 +158,12 @@ int mt_hit_json(mt_jw *w, const mt_hit *h)
 	mt_jw_kstr(w, "community_id", cid);
 	kstr_opt(w, "app_proto", h->app_proto);
 	write_mining(w, ev);
+	{
+		mt_estimate est;
+
+		if (mt_estimate_flow(ev, f->first_us, h->ts_us, &est))
+			mt_estimate_json(w, &est);
+	}
 
 	mt_jw_key(w, "flow");
 	mt_jw_obj_open(w);
@@ -168,6 +175,15 @@ int mt_hit_json(mt_jw *w, const mt_hit *h)
 	mt_jw_ku64(w, "bytes_toclient", f->bytes[MT_DIR_S2C]);
 	mt_jw_kbool(w, "client_from_handshake", f->dir_certain);
 	mt_jw_obj_close(w);
+
+	if (h->miner_json) {
+		mt_jw_key(w, "miner");
+		mt_jw_raw(w, h->miner_json, h->miner_len);
+	}
+	if (h->pool_json) {
+		mt_jw_key(w, "pool");
+		mt_jw_raw(w, h->pool_json, h->pool_len);
+	}
 
 	mt_jw_key(w, "hit");
 	mt_jw_obj_open(w);

@@ -22,6 +22,9 @@ typedef struct mt_hit {
 	int status;            /* enum mt_hit_status */
 	uint32_t seq;          /* 1, 2, ... records of this flow */
 	const char *app_proto; /* nDPI's label, or NULL */
+	/* Attribution of the two ends (the `miner` and `pool` objects, already JSON), or NULL. */
+	const char *miner_json, *pool_json;
+	size_t miner_len, pool_len;
 } mt_hit;
 
 /* Formats ISO 8601 UTC with microseconds ("2024-01-02T03:04:05.123456Z"). out >= 32 bytes. */

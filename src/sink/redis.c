@@ -1,84 +1,93 @@
-/* redis.c - Redis hit store sink: pipelined, idempotent (Lua + dedup key) writes of hit records.
+/* redis.c - Redis hit store sink: a delivery thread with pipelining, a crash-safe spool while
+ * Redis is down or slow, and idempotent writes by one Lua script (hitstore.lua).
  *
- * Every command is built with redisAppendCommandArgv / redisCommandArgv only;
- * untrusted data is never put into a format string.
+ * Every command is built with redisAppendCommandArgv / redisCommandArgv (through rc.c) only;
+ * record bytes are passed as arguments, never formatted into a command string.
  *
- * Schema ({IP} is the miner IP, braces are a cluster hash tag):
- *   mt:hits                 stream; XADD mt:hits MAXLEN ~ N * json <record> site <ip> probe <id> hit_id <id>
- *   mt:site:{IP}            hash: first_seen, last_seen (flow.start, seconds), hits,
- *                           country, subdivision, city, asn, org, company, credit_code,
- *                           site_address, kind, verdict (when present; last value wins)
- *   mt:site:{IP}:protocols|coins|pools|wallets|workers|agents|probes   sets
- *   mt:sites                zset of IPs scored by last_seen
- *   mt:idx:company:CC, mt:idx:pool:HOST, mt:idx:wallet:ADDR, mt:idx:region:CC:SUB,
- *   mt:idx:asn:N, mt:idx:probe:ID   sets of IPs
- *   mt:events               PUBLISH "site <ip>" for a new site, "hit <ip> <hit_id>" for every new hit
- *   mt:hitid:{IP}:<hit_id>  dedup key, SET NX EX ttl
- * hit_id = hex SHA-1 of probe "\0" community_id "\0" flow.start "\0" hit.seq
- * (raw JSON literals of flow.start and hit.seq; each record of a flow is its own hit).
+ * hit_id = hex SHA-1 of probe "\0" community_id "\0" flow start (µs) "\0" hit.seq "\0" hit.status:
+ * stable across runs and probes' replays; each record (new, update, end) of a flow is its own hit.
+ * Idempotency: the site's evidence zset mt:site:{IP}:hits holds every hit_id; the script adds
+ * the id there first (ZADD NX) and changes nothing else when it was present. In cluster mode
+ * the write is split by slot: the site call (which also decides "new"), then the stream call
+ * (its own dedup zset mt:hits:seen{mt:hits} in the stream's slot) and plain ZADD GT / SADD
+ * calls, which are idempotent by themselves; a replay after a partial failure redoes each part
+ * and each part skips what it already has.
  */
 #include "sink/redis.h"
 
 #include <errno.h>
-#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "hitstore_lua.h" /* generated from sink/hitstore.lua */
+#include "sink/rc.h"
+#include "sink/spool.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/sha1.h"
 
-#define NTOK 256
-#define FLD 512
+#define NTOK 2048
+#define IPMAX 64
+#define KEYMAX 96
 
-static const char lua_src[] =
-	"if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[7]) == false then return 0 end\n"
-	"local ip, probe, hid = ARGV[1], ARGV[2], ARGV[3]\n"
-	"local site = KEYS[2]\n"
-	"redis.call('XADD', 'mt:hits', 'MAXLEN', '~', ARGV[6], '*', 'json', ARGV[4], 'site', ip, 'probe', probe, 'hit_id', hid)\n"
-	"local ts = tonumber(ARGV[5]) or 0\n"
-	"local new = redis.call('HSETNX', site, 'first_seen', ARGV[5])\n"
-	"if new == 0 then\n"
-	"  local fs = tonumber(redis.call('HGET', site, 'first_seen')) or ts\n"
-	"  if ts < fs then redis.call('HSET', site, 'first_seen', ARGV[5]) end\n"
-	"end\n"
-	"local ls = tonumber(redis.call('HGET', site, 'last_seen') or '-1')\n"
-	"if ts > ls then redis.call('HSET', site, 'last_seen', ARGV[5]); ls = ts end\n"
-	"redis.call('HINCRBY', site, 'hits', 1)\n"
-	"redis.call('ZADD', 'mt:sites', ls, ip)\n"
-	"local sets = {'protocols','coins','pools','wallets','workers','agents'}\n"
-	"for i = 1, 6 do if ARGV[7+i] ~= '' then redis.call('SADD', site .. ':' .. sets[i], ARGV[7+i]) end end\n"
-	"redis.call('SADD', site .. ':probes', probe)\n"
-	"local ef = {'country','subdivision','city','asn','org','company','credit_code','site_address','kind','verdict'}\n"
-	"for i = 1, 10 do if ARGV[13+i] ~= '' then redis.call('HSET', site, ef[i], ARGV[13+i]) end end\n"
-	"if ARGV[10] ~= '' then redis.call('SADD', 'mt:idx:pool:' .. ARGV[10], ip) end\n"
-	"if ARGV[11] ~= '' then redis.call('SADD', 'mt:idx:wallet:' .. ARGV[11], ip) end\n"
-	"if ARGV[20] ~= '' then redis.call('SADD', 'mt:idx:company:' .. ARGV[20], ip) end\n"
-	"if ARGV[14] ~= '' then redis.call('SADD', 'mt:idx:region:' .. ARGV[14] .. ':' .. ARGV[15], ip) end\n"
-	"if ARGV[17] ~= '' then redis.call('SADD', 'mt:idx:asn:' .. ARGV[17], ip) end\n"
-	"redis.call('SADD', 'mt:idx:probe:' .. probe, ip)\n"
-	"if new == 1 then redis.call('PUBLISH', 'mt:events', 'site ' .. ip) end\n"
-	"redis.call('PUBLISH', 'mt:events', 'hit ' .. ip .. ' ' .. hid)\n"
-	"return 1\n";
+typedef struct prep {
+	uint32_t off, len; /* record in the arena */
+	int ok;            /* parsed */
+	int done;          /* delivered (or rejected): not to be retried */
+	char ip[IPMAX];
+	char k_site[KEYMAX], k_hits[KEYMAX], k_flows[KEYMAX];
+	char hid[41];
+	char ts[24], fstart[24];
+	const char *argv[18];
+	size_t lens[18];
+} prep;
 
-enum { A_IP, A_PROBE, A_HID, A_JSON, A_TS, A_MAXLEN, A_TTL, A_PROTO, A_COIN, A_POOL,
-       A_WALLET, A_WORKER, A_AGENT, A_COUNTRY, A_SUB, A_CITY, A_ASN, A_ORG, A_COMPANY,
-       A_CC, A_ADDR, A_KIND, A_VERDICT, A_N };
+typedef struct counter {
+	const char *name;
+	uint64_t v;
+} counter;
 
 typedef struct rsink {
 	mt_sink base;
-	redisContext *c;
 	mt_redis_url u;
 	char probe[128];
-	char sha[41];
-	char maxlen[24];
-	unsigned timeout_ms, batch, pending;
-	int first_err;
-	time_t next_try; /* while Redis is down, reconnect at most once a second */
-	mt_redis_stats st;
+	char maxlen[24], ttl[24], now[24];
+	unsigned batch, heartbeat_s, drain_ms, to_ms;
+	mt_rc *rc;
+	mt_spool *sp;
+	pthread_t th;
+	int th_started;
+
+	/* shared with writers: the queue (ring of [u32 len][bytes]), under m */
+	pthread_mutex_t m;
+	pthread_cond_t cv;      /* work for the thread */
+	pthread_cond_t idle;    /* the thread finished a step */
+	uint8_t *q;
+	size_t qcap, qhead, qtail, qused, qn;
+	int stop, waiting, inflight;
+	uint64_t wqueued, wdropped; /* writers' counters */
+	mt_redis_stats st;      /* published copy (thread's counters + writers' queued/dropped) */
+	counter ctr[MT_REDIS_MAX_COUNTERS];
+	int nctr;
+
+	/* the thread's own */
+	int up;
+	uint64_t next_try_ms, backoff_ms, next_hb_ms;
+	uint8_t *ab;            /* arena: a batch of records */
+	size_t abcap, abused;
+	prep *pr;
+	size_t npr, nheld;      /* nheld: batch kept for retry (no spool) */
+	mt_json_tok *tok;
+	mt_rc_cmd *cmds;
+	redisReply **rep;
+	size_t cmdcap;
+	mt_redis_stats t;       /* thread-side counters */
+	int logged_down;
 } rsink;
 
 /* ---- URL ---- */
@@ -179,82 +188,185 @@ int mt_redis_url_parse(const char *url, mt_redis_url *o)
 	return 0;
 }
 
-/* ---- connection ---- */
+/* ---- times ---- */
 
-static int cmd_ok(redisContext *c, int argc, const char **argv)
+static uint64_t mono_ms(void)
 {
-	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
-	int ok = r && r->type != REDIS_REPLY_ERROR;
-	if (r)
-		freeReplyObject(r);
-	return ok ? 0 : -EIO;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int rs_connect1(rsink *s, char *err, size_t errlen)
+static int digits(const char *s, int n, int *v)
 {
-	struct timeval tv = { (time_t)(s->timeout_ms / 1000), (suseconds_t)(s->timeout_ms % 1000) * 1000 };
-	if (s->c) {
-		redisFree(s->c);
-		s->c = NULL;
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
 	}
-	s->c = s->u.is_unix ? redisConnectUnixWithTimeout(s->u.path, tv)
-			    : redisConnectWithTimeout(s->u.host, s->u.port, tv);
-	if (!s->c || s->c->err) {
-		if (err)
-			snprintf(err, errlen, "redis connect: %s", s->c ? s->c->errstr : "out of memory");
-		return -ECONNREFUSED;
-	}
-	redisSetTimeout(s->c, tv);
-	if (s->u.pass[0]) {
-		const char *a[3] = { "AUTH", s->u.user[0] ? s->u.user : s->u.pass, s->u.pass };
-		if (cmd_ok(s->c, s->u.user[0] ? 3 : 2, a)) {
-			if (err)
-				snprintf(err, errlen, "redis AUTH failed");
-			return -EACCES;
-		}
-	}
-	if (s->u.db) {
-		char db[8];
-		snprintf(db, sizeof(db), "%d", s->u.db);
-		const char *a[2] = { "SELECT", db };
-		if (cmd_ok(s->c, 2, a)) {
-			if (err)
-				snprintf(err, errlen, "redis SELECT failed");
-			return -EIO;
-		}
-	}
-	const char *a[3] = { "SCRIPT", "LOAD", lua_src };
-	redisReply *r = redisCommandArgv(s->c, 3, a, NULL);
-	if (!r || r->type != REDIS_REPLY_STRING || r->len != 40) {
-		if (err)
-			snprintf(err, errlen, "redis SCRIPT LOAD failed");
-		if (r)
-			freeReplyObject(r);
-		return -EIO;
-	}
-	memcpy(s->sha, r->str, 40);
-	s->sha[40] = '\0';
-	freeReplyObject(r);
 	return 0;
 }
 
-/* Connects, authenticates, selects and loads the script; on failure leaves no context. */
-static int rs_connect(rsink *s, char *err, size_t errlen)
+/* "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" (RFC 3339, UTC, as the hit records print it) to µs since 1970. */
+static int iso_us(const char *s, int64_t *out)
 {
-	int rc = rs_connect1(s, err, errlen);
-	if (rc && s->c) {
-		redisFree(s->c);
-		s->c = NULL;
+	int y, mo, d, h, mi, se, us = 0;
+	size_t n = strlen(s);
+	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+	    digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
+	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &se) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || se > 60)
+		return -1;
+	size_t p = 19;
+	if (s[p] == '.') {
+		int k = 0;
+		for (p++; p < n && s[p] >= '0' && s[p] <= '9'; p++, k++)
+			if (k < 6)
+				us = us * 10 + (s[p] - '0');
+		if (k == 0)
+			return -1;
+		for (; k < 6; k++)
+			us *= 10;
 	}
-	if (!rc)
-		s->pending = 0;
+	if (p + 1 != n || s[p] != 'Z')
+		return -1;
+	/* days from the civil date (proleptic Gregorian), era-based */
+	int yy = mo <= 2 ? y - 1 : y;
+	int era = yy / 400;
+	int yoe = yy - era * 400;
+	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = (int64_t)era * 146097 + doe - 719468;
+	*out = ((days * 86400 + h * 3600 + mi * 60 + se) * 1000000) + us;
+	return 0;
+}
+
+/* ---- the queue (writers) ---- */
+
+static void q_put(rsink *s, const void *p, size_t n)
+{
+	size_t first = s->qcap - s->qtail < n ? s->qcap - s->qtail : n;
+	memcpy(s->q + s->qtail, p, first);
+	memcpy(s->q, (const uint8_t *)p + first, n - first);
+	s->qtail = (s->qtail + n) % s->qcap;
+}
+
+static int rs_write(mt_sink *b, const char *json, size_t len)
+{
+	rsink *s = (rsink *)b;
+	uint32_t l = (uint32_t)len;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->m);
+	if (len > MT_REDIS_MAX_RECORD || s->qused + 4 + len > s->qcap || s->stop) {
+		s->wdropped++;
+		s->st.dropped++;
+		b->errors++;
+		rc = -ENOBUFS;
+	} else {
+		q_put(s, &l, 4);
+		q_put(s, json, len);
+		s->qused += 4 + len;
+		s->qn++;
+		s->wqueued++;
+		s->st.queued++;
+		b->written++;
+		/* wake the thread for a full batch; else it looks every 100 ms anyway */
+		if (s->waiting && s->qn >= s->batch)
+			pthread_cond_signal(&s->cv);
+	}
+	pthread_mutex_unlock(&s->m);
 	return rc;
 }
 
-/* ---- record parsing ---- */
+/* ---- the arena (thread) ---- */
 
-static void get_str(const uint8_t *j, const mt_json_tok *t, int n, int obj, const char *key,
-		    char *out, size_t cap)
+static int arena_add(rsink *s, const void *p, size_t n)
+{
+	if (s->npr >= s->batch)
+		return -ENOSPC;
+	if (s->abused + n > s->abcap) {
+		size_t nc = s->abcap ? s->abcap : 1 << 16;
+		while (nc < s->abused + n)
+			nc *= 2;
+		uint8_t *na = realloc(s->ab, nc);
+		if (!na)
+			return -ENOMEM;
+		s->ab = na;
+		s->abcap = nc;
+	}
+	memcpy(s->ab + s->abused, p, n);
+	prep *r = &s->pr[s->npr++];
+	r->off = (uint32_t)s->abused;
+	r->len = (uint32_t)n;
+	r->ok = r->done = 0;
+	s->abused += n;
+	return 0;
+}
+
+static void arena_clear(rsink *s)
+{
+	s->npr = s->abused = 0;
+}
+
+/* Copies n bytes at ring offset off out (wrapping). */
+static void q_peek(const rsink *s, size_t off, void *p, size_t n)
+{
+	size_t first = s->qcap - off < n ? s->qcap - off : n;
+	memcpy(p, s->q + off, first);
+	memcpy((uint8_t *)p + first, s->q, n - first);
+}
+
+/*
+ * Moves up to max queued records into the arena. Returns how many. The bytes are copied
+ * outside the lock: writers only fill free space, and only this thread frees it.
+ */
+static size_t take(rsink *s, size_t max)
+{
+	size_t n = 0, off, bytes = 0, room = s->batch - s->npr;
+	pthread_mutex_lock(&s->m);
+	off = s->qhead;
+	size_t avail = s->qn;
+	pthread_mutex_unlock(&s->m);
+	if (max > room)
+		max = room;
+	while (n < max && n < avail) {
+		uint32_t l;
+		q_peek(s, off, &l, 4);
+		if (s->abused + l > s->abcap) {
+			size_t nc = s->abcap ? s->abcap : 1 << 16;
+			while (nc < s->abused + l)
+				nc *= 2;
+			uint8_t *na = realloc(s->ab, nc);
+			if (!na)
+				break;
+			s->ab = na;
+			s->abcap = nc;
+		}
+		prep *r = &s->pr[s->npr++];
+		r->off = (uint32_t)s->abused;
+		r->len = l;
+		r->ok = r->done = 0;
+		q_peek(s, (off + 4) % s->qcap, s->ab + s->abused, l);
+		s->abused += l;
+		off = (off + 4 + l) % s->qcap;
+		bytes += 4 + l;
+		n++;
+	}
+	pthread_mutex_lock(&s->m);
+	s->qhead = off;
+	s->qused -= bytes;
+	s->qn -= n;
+	s->inflight = s->npr > 0;
+	pthread_mutex_unlock(&s->m);
+	return n;
+}
+
+/* ---- records ---- */
+
+static void tok_str(const uint8_t *j, const mt_json_tok *t, int n, int obj, const char *key, char *out,
+		    size_t cap)
 {
 	out[0] = '\0';
 	if (obj < 0)
@@ -271,7 +383,7 @@ static void get_str(const uint8_t *j, const mt_json_tok *t, int n, int obj, cons
 	}
 }
 
-static int sub(const uint8_t *j, const mt_json_tok *t, int n, int obj, const char *key)
+static int tok_obj(const uint8_t *j, const mt_json_tok *t, int n, int obj, const char *key)
 {
 	if (obj < 0)
 		return -1;
@@ -279,145 +391,689 @@ static int sub(const uint8_t *j, const mt_json_tok *t, int n, int obj, const cha
 	return (i >= 0 && t[i].type == MT_JSON_OBJECT) ? i : -1;
 }
 
-static int rs_write(mt_sink *b, const char *json, size_t len)
+static int valid_ip(const char *ip)
 {
-	rsink *s = (rsink *)b;
-	mt_json_tok t[NTOK];
-	const uint8_t *j = (const uint8_t *)json;
-	static char f[A_N][FLD]; /* sink is single-threaded; keeps the stack small */
-	int n = mt_json_parse(j, len, t, NTOK, MT_JSON_DEFAULT_MAX_DEPTH);
-	if (n < 1 || t[0].type != MT_JSON_OBJECT) {
-		s->st.errors++;
-		b->errors++;
+	if (!ip[0])
+		return 0;
+	for (const char *p = ip; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') ||
+		      *p == '.' || *p == ':'))
+			return 0;
+	return 1;
+}
+
+/* Fills r's keys, hit id and times from its JSON. 0, or -EINVAL for a record we cannot store. */
+static int prep_rec(rsink *s, prep *r)
+{
+	const uint8_t *j = s->ab + r->off;
+	mt_json_tok *t = s->tok;
+	char cid[256], seq[32], status[32], tbuf[64];
+	int64_t fus = 0, tus = 0;
+	int n = mt_json_parse(j, r->len, t, NTOK, MT_JSON_DEFAULT_MAX_DEPTH);
+
+	if (n < 1 || t[0].type != MT_JSON_OBJECT)
 		return -EINVAL;
-	}
-	get_str(j, t, n, 0, "src_ip", f[A_IP], FLD);
-	if (!f[A_IP][0]) {
-		s->st.errors++;
-		b->errors++;
+	tok_str(j, t, n, tok_obj(j, t, n, 0, "miner"), "ip", r->ip, sizeof(r->ip));
+	if (!r->ip[0])
+		tok_str(j, t, n, 0, "src_ip", r->ip, sizeof(r->ip));
+	if (!valid_ip(r->ip))
 		return -EINVAL;
-	}
-	char cid[FLD], seq[64];
-	get_str(j, t, n, 0, "community_id", cid, sizeof(cid));
-	int flow = sub(j, t, n, 0, "flow");
-	get_str(j, t, n, flow, "start", f[A_TS], FLD);
-	get_str(j, t, n, sub(j, t, n, 0, "hit"), "seq", seq, sizeof(seq));
+	tok_str(j, t, n, 0, "community_id", cid, sizeof(cid));
+	int flow = tok_obj(j, t, n, 0, "flow"), hit = tok_obj(j, t, n, 0, "hit");
+	tok_str(j, t, n, flow, "start", tbuf, sizeof(tbuf));
+	if (iso_us(tbuf, &fus) < 0)
+		fus = 0;
+	tok_str(j, t, n, 0, "timestamp", tbuf, sizeof(tbuf));
+	if (iso_us(tbuf, &tus) < 0)
+		tus = fus;
+	if (!fus)
+		fus = tus;
+	tok_str(j, t, n, hit, "seq", seq, sizeof(seq));
+	tok_str(j, t, n, hit, "status", status, sizeof(status));
+	snprintf(r->fstart, sizeof(r->fstart), "%lld", (long long)fus);
+	snprintf(r->ts, sizeof(r->ts), "%lld", (long long)(tus / 1000000));
+
 	mt_sha1 h;
 	uint8_t d[20];
+	static const char hex[] = "0123456789abcdef";
 	mt_sha1_init(&h);
 	mt_sha1_update(&h, s->probe, strlen(s->probe) + 1);
 	mt_sha1_update(&h, cid, strlen(cid) + 1);
-	mt_sha1_update(&h, f[A_TS], strlen(f[A_TS]) + 1);
-	mt_sha1_update(&h, seq, strlen(seq));
+	mt_sha1_update(&h, r->fstart, strlen(r->fstart) + 1);
+	mt_sha1_update(&h, seq, strlen(seq) + 1);
+	mt_sha1_update(&h, status, strlen(status));
 	mt_sha1_final(&h, d);
-	for (int i = 0; i < 20; i++)
-		snprintf(f[A_HID] + 2 * i, 3, "%02x", d[i]);
-	if (!f[A_TS][0])
-		snprintf(f[A_TS], FLD, "0");
-	int m = sub(j, t, n, 0, "mining");
-	get_str(j, t, n, m, "protocol", f[A_PROTO], FLD);
-	get_str(j, t, n, m, "coin", f[A_COIN], FLD);
-	get_str(j, t, n, m, "pool_host", f[A_POOL], FLD);
-	get_str(j, t, n, m, "wallet", f[A_WALLET], FLD);
-	get_str(j, t, n, m, "worker", f[A_WORKER], FLD);
-	get_str(j, t, n, m, "agent", f[A_AGENT], FLD);
-	int mi = sub(j, t, n, 0, "miner");
-	int geo = sub(j, t, n, mi, "geo"), asn = sub(j, t, n, mi, "asn"), ent = sub(j, t, n, mi, "enterprise");
-	get_str(j, t, n, geo, "country", f[A_COUNTRY], FLD);
-	get_str(j, t, n, geo, "subdivision", f[A_SUB], FLD);
-	get_str(j, t, n, geo, "city", f[A_CITY], FLD);
-	get_str(j, t, n, asn, "number", f[A_ASN], FLD);
-	get_str(j, t, n, asn, "org", f[A_ORG], FLD);
-	get_str(j, t, n, ent, "company", f[A_COMPANY], FLD);
-	get_str(j, t, n, ent, "credit_code", f[A_CC], FLD);
-	get_str(j, t, n, ent, "site_address", f[A_ADDR], FLD);
-	get_str(j, t, n, ent, "kind", f[A_KIND], FLD);
-	get_str(j, t, n, mi, "verdict", f[A_VERDICT], FLD);
-	snprintf(f[A_PROBE], FLD, "%s", s->probe);
-	snprintf(f[A_MAXLEN], FLD, "%s", s->maxlen);
-	snprintf(f[A_TTL], FLD, "%d", MT_REDIS_DEDUP_TTL_S);
-
-	char k1[2 * FLD + 32], k2[FLD + 16];
-	snprintf(k1, sizeof(k1), "mt:hitid:{%s}:%s", f[A_IP], f[A_HID]);
-	snprintf(k2, sizeof(k2), "mt:site:{%s}", f[A_IP]);
-	const char *argv[5 + A_N];
-	size_t alen[5 + A_N];
-	argv[0] = "EVALSHA"; argv[1] = s->sha; argv[2] = "2"; argv[3] = k1; argv[4] = k2;
-	for (int i = 0; i < 5; i++)
-		alen[i] = strlen(argv[i]);
-	for (int i = 0; i < A_N; i++) {
-		argv[5 + i] = f[i];
-		alen[5 + i] = strlen(f[i]);
+	for (int i = 0; i < 20; i++) {
+		r->hid[2 * i] = hex[d[i] >> 4];
+		r->hid[2 * i + 1] = hex[d[i] & 15];
 	}
-	argv[5 + A_JSON] = json;
-	alen[5 + A_JSON] = len;
-	if (!s->c && (time(NULL) < s->next_try || rs_connect(s, NULL, 0))) {
-		if (s->next_try <= time(NULL))
-			s->next_try = time(NULL) + 1;
-		s->st.errors++;
-		b->errors++;
-		if (!s->first_err)
-			s->first_err = -ECONNREFUSED;
-		return -ECONNREFUSED;
-	}
-	if (redisAppendCommandArgv(s->c, 5 + A_N, argv, alen) != REDIS_OK)
-		return -ENOMEM;
-	s->st.queued++;
-	b->written++;
-	if (++s->pending >= s->batch)
-		return b->flush(b);
+	r->hid[40] = '\0';
+	snprintf(r->k_site, sizeof(r->k_site), "mt:site:{%s}", r->ip);
+	snprintf(r->k_hits, sizeof(r->k_hits), "mt:site:{%s}:hits", r->ip);
+	snprintf(r->k_flows, sizeof(r->k_flows), "mt:site:{%s}:flows", r->ip);
 	return 0;
 }
 
+/* EVALSHA sha nkeys keys... op json ip probe hid ts fstart now maxlen ttl */
+static int build_eval(rsink *s, prep *r, const char *op)
+{
+	static const char *const stream_keys[2] = { "mt:hits", "mt:hits:seen{mt:hits}" };
+	int k = 0, nk;
+	const char **a = r->argv;
+	a[k++] = "EVALSHA";
+	a[k++] = mt_rc_sha(s->rc);
+	if (op[1] == 't') { /* stream */
+		a[k++] = "2";
+		a[k++] = stream_keys[0];
+		a[k++] = stream_keys[1];
+	} else {
+		nk = op[0] == 'a' ? 5 : 3;
+		a[k++] = nk == 5 ? "5" : "3";
+		a[k++] = r->k_site;
+		a[k++] = r->k_hits;
+		a[k++] = r->k_flows;
+		if (nk == 5) {
+			a[k++] = "mt:hits";
+			a[k++] = "mt:sites";
+		}
+	}
+	a[k++] = op;
+	a[k++] = (const char *)s->ab + r->off;
+	a[k++] = r->ip;
+	a[k++] = s->probe;
+	a[k++] = r->hid;
+	a[k++] = r->ts;
+	a[k++] = r->fstart;
+	a[k++] = s->now;
+	a[k++] = s->maxlen;
+	a[k++] = s->ttl;
+	for (int i = 0; i < k; i++)
+		r->lens[i] = strlen(a[i]);
+	/* the record is not NUL-terminated in the arena */
+	for (int i = 0; i < k; i++)
+		if (a[i] == (const char *)s->ab + r->off)
+			r->lens[i] = r->len;
+	return k;
+}
+
+static int cmd_room(rsink *s, size_t n)
+{
+	if (n <= s->cmdcap)
+		return 0;
+	mt_rc_cmd *c = realloc(s->cmds, n * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	s->cmds = c;
+	redisReply **r = realloc(s->rep, n * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	s->rep = r;
+	s->cmdcap = n;
+	return 0;
+}
+
+/* A reply that says "not now" (retry later) rather than "this record is bad". */
+static int transient(const redisReply *r)
+{
+	static const char *const t[] = { "LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "OOM", "READONLY",
+					 "MASTERDOWN", "NOAUTH", "NOPERM", "NOREPLICAS", "MOVED", "ASK",
+					 "NOSCRIPT" };
+	if (!r)
+		return 1;
+	if (r->type != REDIS_REPLY_ERROR)
+		return 0;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strncmp(r->str, t[i], strlen(t[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static void free_replies(rsink *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s->rep[i]) {
+			freeReplyObject(s->rep[i]);
+			s->rep[i] = NULL;
+		}
+}
+
+/*
+ * Delivers the arena's records not done yet. Marks each delivered (or rejected) one done.
+ * 0 when all are done, -EIO when some must be retried (the connection is then considered down).
+ */
+static int deliver(rsink *s)
+{
+	size_t n = 0, i;
+	int fail = 0;
+
+	snprintf(s->now, sizeof(s->now), "%lld", (long long)time(NULL));
+	for (i = 0; i < s->npr; i++) {
+		prep *r = &s->pr[i];
+		if (r->done || r->ok)
+			continue;
+		if (prep_rec(s, r) < 0) {
+			r->done = 1;
+			s->t.rejected++;
+			continue;
+		}
+		r->ok = 1;
+	}
+	if (cmd_room(s, s->npr) < 0)
+		return -ENOMEM;
+	int cluster = mt_rc_is_cluster(s->rc);
+	size_t *map = NULL;
+	map = calloc(s->npr ? s->npr : 1, sizeof(*map));
+	if (!map)
+		return -ENOMEM;
+	for (i = 0; i < s->npr; i++) {
+		prep *r = &s->pr[i];
+		if (r->done)
+			continue;
+		int argc = build_eval(s, r, cluster ? "site" : "all");
+		s->cmds[n].slot = mt_rc_slot(r->k_site, strlen(r->k_site));
+		s->cmds[n].argc = argc;
+		s->cmds[n].argv = r->argv;
+		s->cmds[n].lens = r->lens;
+		map[n++] = i;
+	}
+	if (n == 0) {
+		free(map);
+		return 0;
+	}
+	if (mt_rc_exec(s->rc, n, s->cmds, s->rep) < 0)
+		fail = 1;
+	if (!cluster) {
+		for (i = 0; i < n; i++) {
+			prep *r = &s->pr[map[i]];
+			redisReply *y = s->rep[i];
+			if (transient(y)) {
+				fail = 1;
+				continue;
+			}
+			r->done = 1;
+			if (y->type == REDIS_REPLY_INTEGER && y->integer == 1)
+				s->t.sent++;
+			else if (y->type == REDIS_REPLY_INTEGER)
+				s->t.duplicates++;
+			else {
+				s->t.rejected++;
+				mt_debug("redis: record refused: %s", y->type == REDIS_REPLY_ERROR ? y->str : "?");
+			}
+		}
+		free_replies(s, n);
+		free(map);
+		return fail ? -EIO : 0;
+	}
+	/* cluster: second round, the stream and the other slots' keys, for every site call that worked */
+	size_t n1 = n, n2 = 0, cap2 = 0;
+	for (i = 0; i < n1; i++) {
+		redisReply *y = s->rep[i];
+		if (y && y->type == REDIS_REPLY_ARRAY)
+			cap2 += 2 + y->elements;
+	}
+	mt_rc_cmd *c2 = calloc(cap2 + 1, sizeof(*c2));
+	redisReply **r2 = calloc(cap2 + 1, sizeof(*r2));
+	size_t *own = calloc(cap2 + 1, sizeof(*own));
+	const char **args = calloc(5 * (cap2 + 1), sizeof(*args));
+	size_t *lens = calloc(5 * (cap2 + 1), sizeof(*lens));
+	int *status = calloc(n1, sizeof(*status));
+	int *bad = calloc(n1, sizeof(*bad));
+	if (!c2 || !r2 || !own || !args || !lens || !status || !bad) {
+		fail = 1;
+		goto out;
+	}
+	for (i = 0; i < n1; i++) {
+		prep *r = &s->pr[map[i]];
+		redisReply *y = s->rep[i];
+		status[i] = -1;
+		if (transient(y)) {
+			fail = 1;
+			continue;
+		}
+		if (y->type != REDIS_REPLY_ARRAY || y->elements < 3 || y->element[0]->type != REDIS_REPLY_INTEGER ||
+		    y->element[2]->type != REDIS_REPLY_STRING) {
+			r->done = 1;
+			s->t.rejected++;
+			continue;
+		}
+		status[i] = (int)y->element[0]->integer;
+		/* the stream call reuses the record's argv (the site call has been read) */
+		int argc = build_eval(s, r, "stream");
+		c2[n2] = (mt_rc_cmd){ mt_rc_slot("mt:hits", 7), argc, r->argv, r->lens };
+		own[n2++] = i;
+		const char **z = &args[5 * n2];
+		size_t *zl = &lens[5 * n2];
+		z[0] = "ZADD"; z[1] = "mt:sites"; z[2] = "GT"; z[3] = y->element[2]->str; z[4] = r->ip;
+		for (int k = 0; k < 5; k++)
+			zl[k] = strlen(z[k]);
+		c2[n2] = (mt_rc_cmd){ mt_rc_slot("mt:sites", 8), 5, z, zl };
+		own[n2++] = i;
+		for (size_t k = 3; k < y->elements; k++) {
+			if (y->element[k]->type != REDIS_REPLY_STRING)
+				continue;
+			const char **b2 = &args[5 * n2];
+			size_t *bl = &lens[5 * n2];
+			b2[0] = "SADD"; b2[1] = y->element[k]->str; b2[2] = r->ip;
+			bl[0] = 4; bl[1] = y->element[k]->len; bl[2] = strlen(r->ip);
+			c2[n2] = (mt_rc_cmd){ mt_rc_slot(b2[1], bl[1]), 3, b2, bl };
+			own[n2++] = i;
+		}
+	}
+	if (n2 && mt_rc_exec(s->rc, n2, c2, r2) < 0)
+		fail = 1;
+	for (size_t k = 0; k < n2; k++)
+		if (transient(r2[k]))
+			bad[own[k]] = 1;
+	for (i = 0; i < n1; i++) {
+		if (status[i] < 0)
+			continue;
+		if (status[i] == 1)
+			s->t.sent++; /* the site call decides "new": counted once even if the rest is retried */
+		else if (!bad[i])
+			s->t.duplicates++;
+		if (bad[i])
+			fail = 1;
+		else
+			s->pr[map[i]].done = 1;
+	}
+	for (size_t k = 0; k < n2; k++)
+		if (r2[k])
+			freeReplyObject(r2[k]);
+out:
+	free_replies(s, n1);
+	free(c2);
+	free(r2);
+	free(own);
+	free(args);
+	free(lens);
+	free(status);
+	free(bad);
+	free(map);
+	return fail ? -EIO : 0;
+}
+
+/* ---- the delivery thread ---- */
+
+static void publish_stats(rsink *s)
+{
+	pthread_mutex_lock(&s->m);
+	s->st = s->t;
+	s->st.queued = s->wqueued;
+	s->st.dropped = s->wdropped + s->t.dropped;
+	if (s->sp) {
+		mt_spool_stats ss;
+		mt_spool_get_stats(s->sp, &ss);
+		s->st.dropped += ss.dropped;
+		s->st.torn = ss.torn;
+		s->st.spool_found = ss.found;
+		s->st.spool_pending = ss.pending;
+		s->st.unspooled = ss.delivered;
+	}
+	mt_rc_stats rs;
+	mt_rc_get_stats(s->rc, &rs);
+	s->st.moved = rs.moved;
+	s->st.ask = rs.ask;
+	pthread_mutex_unlock(&s->m);
+}
+
+static void set_down(rsink *s, const char *why)
+{
+	s->up = 0;
+	s->t.failures++;
+	mt_rc_disconnect(s->rc);
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 250;
+	if (s->backoff_ms > 2000)
+		s->backoff_ms = 2000;
+	s->next_try_ms = mono_ms() + s->backoff_ms;
+	if (!s->logged_down) {
+		mt_warn("redis: %s; %s", why, s->sp ? "hits go to the spool until it is back" : "hits wait in memory");
+		s->logged_down = 1;
+	}
+}
+
+static int try_up(rsink *s)
+{
+	char err[256];
+	if (s->up)
+		return 1;
+	if (mono_ms() < s->next_try_ms)
+		return 0;
+	if (mt_rc_connect(s->rc, err, sizeof(err)) < 0) {
+		set_down(s, err);
+		return 0;
+	}
+	if (s->logged_down)
+		mt_info("redis: connected again");
+	s->up = 1;
+	s->logged_down = 0;
+	s->backoff_ms = 0;
+	return 1;
+}
+
+/* Arena records not done go to the spool (or count as dropped without one). */
+static void arena_to_spool(rsink *s)
+{
+	for (size_t i = 0; i < s->npr; i++) {
+		prep *r = &s->pr[i];
+		if (r->done)
+			continue;
+		if (!s->sp) {
+			s->t.dropped++;
+			continue;
+		}
+		int rc = mt_spool_append(s->sp, s->ab + r->off, r->len);
+		if (rc == 0)
+			s->t.spooled++;
+		else if (rc != -ENOSPC) /* ENOSPC: dropped per policy, counted by the spool */
+			s->t.dropped++;
+	}
+	arena_clear(s);
+	s->nheld = 0;
+}
+
+static void heartbeat(rsink *s)
+{
+	char v[32][24];
+	const char *a[80];
+	char key[160];
+	int k = 0, nv = 0;
+	mt_redis_stats st;
+
+	publish_stats(s);
+	pthread_mutex_lock(&s->m);
+	st = s->st;
+	counter ctr[MT_REDIS_MAX_COUNTERS];
+	int nctr = s->nctr;
+	memcpy(ctr, s->ctr, sizeof(ctr));
+	pthread_mutex_unlock(&s->m);
+	snprintf(key, sizeof(key), "mt:probe:%s", s->probe);
+	a[k++] = "HSET";
+	a[k++] = key;
+	a[k++] = "probe";
+	a[k++] = s->probe;
+#define HB(name, val)                                                                       \
+	do {                                                                                \
+		snprintf(v[nv], sizeof(v[nv]), "%llu", (unsigned long long)(val));           \
+		a[k++] = name;                                                              \
+		a[k++] = v[nv++];                                                           \
+	} while (0)
+	HB("heartbeat", (uint64_t)time(NULL));
+	HB("queued", st.queued);
+	HB("spooled", st.spooled);
+	HB("sent", st.sent);
+	HB("duplicates", st.duplicates);
+	HB("dropped", st.dropped);
+	HB("rejected", st.rejected);
+	HB("spool_pending", st.spool_pending);
+	HB("failures", st.failures);
+	for (int i = 0; i < nctr && nv < 32; i++)
+		HB(ctr[i].name, ctr[i].v);
+#undef HB
+	size_t l[80];
+	for (int i = 0; i < k; i++)
+		l[i] = strlen(a[i]);
+	mt_rc_cmd c = { mt_rc_slot(key, strlen(key)), k, a, l };
+	redisReply *r = NULL;
+	if (mt_rc_exec(s->rc, 1, &c, &r) < 0)
+		set_down(s, "heartbeat failed");
+	if (r)
+		freeReplyObject(r);
+	s->next_hb_ms = mono_ms() + s->heartbeat_s * 1000u;
+}
+
+/* One round of work. Returns 1 when more is ready right away. */
+static int step(rsink *s)
+{
+	int more = 0;
+	size_t qn;
+
+	pthread_mutex_lock(&s->m);
+	qn = s->qn;
+	pthread_mutex_unlock(&s->m);
+	int up = try_up(s);
+	/* while Redis is away or a backlog is on disk, new records join the spool's tail (order kept) */
+	if (s->sp && (!up || mt_spool_pending(s->sp) > 0) && !s->nheld) {
+		while (take(s, s->batch) > 0)
+			arena_to_spool(s);
+		pthread_mutex_lock(&s->m);
+		s->inflight = 0;
+		pthread_mutex_unlock(&s->m);
+		qn = 0;
+	}
+	if (!up)
+		return 0;
+	if (mono_ms() >= s->next_hb_ms)
+		heartbeat(s);
+	if (!s->up)
+		return 0;
+	if (s->nheld) {
+		if (deliver(s) < 0) {
+			set_down(s, "delivery failed");
+			return 0;
+		}
+		arena_clear(s);
+		s->nheld = 0;
+		pthread_mutex_lock(&s->m);
+		s->inflight = 0;
+		pthread_mutex_unlock(&s->m);
+		return 1;
+	}
+	if (s->sp && mt_spool_pending(s->sp) > 0) {
+		const uint8_t *p;
+		size_t len;
+		int rc;
+		arena_clear(s);
+		while (s->npr < s->batch && (rc = mt_spool_next(s->sp, &p, &len)) == 1)
+			if (arena_add(s, p, len) < 0)
+				break;
+		if (s->npr == 0) { /* nothing readable: the pending count was of torn records */
+			mt_spool_commit(s->sp);
+			return 0;
+		}
+		if (deliver(s) < 0) {
+			mt_spool_rewind(s->sp);
+			arena_clear(s);
+			set_down(s, "delivery failed");
+			return 0;
+		}
+		arena_clear(s);
+		mt_spool_commit(s->sp);
+		return 1;
+	}
+	if (qn > 0 && take(s, s->batch) > 0) {
+		if (deliver(s) < 0) {
+			if (s->sp)
+				arena_to_spool(s);
+			else
+				s->nheld = s->npr;
+			set_down(s, "delivery failed");
+		} else {
+			arena_clear(s);
+		}
+		pthread_mutex_lock(&s->m);
+		s->inflight = s->nheld > 0;
+		more = s->qn > 0;
+		pthread_mutex_unlock(&s->m);
+	}
+	return more;
+}
+
+static void final_drain(rsink *s)
+{
+	uint64_t end = mono_ms() + s->drain_ms;
+	/* Redis known to be away (still in its back-off): no new attempt, straight to the spool */
+	for (;;) {
+		uint64_t now = mono_ms();
+		if (now >= end)
+			break;
+		mt_rc_set_timeout(s->rc, (unsigned)(end - now) < s->to_ms ? (unsigned)(end - now) : s->to_ms);
+		int more = step(s);
+		if (!s->up)
+			break;
+		pthread_mutex_lock(&s->m);
+		int empty = s->qn == 0 && !s->nheld;
+		pthread_mutex_unlock(&s->m);
+		if (!more && empty && (!s->sp || mt_spool_pending(s->sp) == 0))
+			break;
+	}
+	/* what is left goes to the spool (or is lost without one) */
+	if (s->nheld)
+		arena_to_spool(s);
+	while (take(s, s->batch) > 0)
+		arena_to_spool(s);
+	if (s->up) {
+		mt_rc_set_timeout(s->rc, 500);
+		heartbeat(s);
+	}
+	publish_stats(s);
+}
+
+static void *sink_main(void *arg)
+{
+	rsink *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->m);
+		int stop = s->stop;
+		pthread_mutex_unlock(&s->m);
+		if (stop)
+			break;
+		int more = step(s);
+		publish_stats(s);
+		pthread_mutex_lock(&s->m);
+		pthread_cond_broadcast(&s->idle);
+		if (!more && !s->stop && s->qn == 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			s->waiting = 1;
+			pthread_cond_timedwait(&s->cv, &s->m, &ts);
+			s->waiting = 0;
+		}
+		pthread_mutex_unlock(&s->m);
+	}
+	final_drain(s);
+	pthread_mutex_lock(&s->m);
+	pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->m);
+	return NULL;
+}
+
+/* ---- the sink ---- */
+
+/* Waits until the queue is delivered or spooled; gives up after a command time-out and the
+ * longest reconnect back-off without progress. */
 static int rs_flush(mt_sink *b)
 {
 	rsink *s = (rsink *)b;
+	uint64_t end = mono_ms() + s->to_ms + 3000;
+	size_t last = (size_t)-1;
 	int rc = 0;
-	while (s->pending) {
-		redisReply *r = NULL;
-		if (!s->c || redisGetReply(s->c, (void **)&r) != REDIS_OK) {
-			s->st.errors += s->pending;
-			s->pending = 0;
-			if (s->c) {
-				redisFree(s->c);
-				s->c = NULL;
-			}
-			rc = -EIO;
+	pthread_mutex_lock(&s->m);
+	while (s->qn > 0 || s->inflight) {
+		if (s->qn != last) {
+			last = s->qn;
+			end = mono_ms() + s->to_ms + 3000;
+		}
+		if (mono_ms() >= end) {
+			rc = -ETIMEDOUT;
 			break;
 		}
-		s->pending--;
-		if (r->type == REDIS_REPLY_INTEGER) {
-			if (r->integer == 1)
-				s->st.sent++;
-			else
-				s->st.duplicates++;
-		} else {
-			s->st.errors++;
-			rc = -EIO;
+		if (s->waiting)
+			pthread_cond_signal(&s->cv);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
 		}
-		freeReplyObject(r);
+		pthread_cond_timedwait(&s->idle, &s->m, &ts);
 	}
-	if (rc && !s->first_err)
-		s->first_err = rc;
+	pthread_mutex_unlock(&s->m);
+	return rc;
+}
+
+int mt_sink_redis_close(mt_sink *b, mt_redis_stats *final)
+{
+	if (!b)
+		return 0;
+	rsink *s = (rsink *)b;
+	int rc = 0;
+	if (s->th_started) {
+		pthread_mutex_lock(&s->m);
+		s->stop = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->m);
+		pthread_join(s->th, NULL);
+	}
+	if (s->st.dropped)
+		rc = -EIO;
+	if (final)
+		*final = s->st;
+	mt_rc_free(s->rc);
+	mt_spool_close(s->sp);
+	pthread_mutex_destroy(&s->m);
+	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->idle);
+	free(s->q);
+	free(s->ab);
+	free(s->pr);
+	free(s->tok);
+	free(s->cmds);
+	free(s->rep);
+	free(s);
 	return rc;
 }
 
 static int rs_close(mt_sink *b)
 {
-	if (!b)
-		return 0;
-	rsink *s = (rsink *)b;
-	rs_flush(b);
-	int rc = s->first_err;
-	if (s->c)
-		redisFree(s->c);
-	free(s);
-	return rc;
+	return mt_sink_redis_close(b, NULL);
 }
 
 void mt_sink_redis_get_stats(mt_sink *b, mt_redis_stats *st)
 {
-	*st = ((rsink *)b)->st;
+	rsink *s = (rsink *)b;
+	pthread_mutex_lock(&s->m);
+	*st = s->st;
+	st->queue_len = s->qn;
+	pthread_mutex_unlock(&s->m);
+}
+
+void mt_sink_redis_set_counter(mt_sink *b, const char *name, uint64_t value)
+{
+	rsink *s = (rsink *)b;
+	pthread_mutex_lock(&s->m);
+	int i;
+	for (i = 0; i < s->nctr; i++)
+		if (s->ctr[i].name == name || strcmp(s->ctr[i].name, name) == 0)
+			break;
+	if (i < MT_REDIS_MAX_COUNTERS) {
+		s->ctr[i].name = name;
+		s->ctr[i].v = value;
+		if (i == s->nctr)
+			s->nctr++;
+	}
+	pthread_mutex_unlock(&s->m);
+}
+
+const char *mt_sink_redis_probe(mt_sink *b)
+{
+	return ((rsink *)b)->probe;
+}
+
+static int valid_probe(const char *p)
+{
+	if (!p[0])
+		return 0;
+	for (; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '|' || *p == '{' || *p == '}' || *p == '"' || *p == '\\' ||
+		    (unsigned char)*p >= 0x7f)
+			return 0;
+	return 1;
 }
 
 mt_sink *mt_sink_redis_open(const mt_redis_cfg *cfg, char *err, size_t errlen)
@@ -427,25 +1083,88 @@ mt_sink *mt_sink_redis_open(const mt_redis_cfg *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (mt_redis_url_parse(cfg->url, &s->u)) {
-		snprintf(err, errlen, "bad redis URL");
-		free(s);
-		return NULL;
-	}
-	if (cfg->probe_id && cfg->probe_id[0])
-		snprintf(s->probe, sizeof(s->probe), "%s", cfg->probe_id);
-	else if (gethostname(s->probe, sizeof(s->probe) - 1))
-		snprintf(s->probe, sizeof(s->probe), "probe");
-	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : MT_REDIS_DEFAULT_TIMEOUT_MS;
-	s->batch = cfg->batch ? cfg->batch : MT_REDIS_DEFAULT_BATCH;
-	snprintf(s->maxlen, sizeof(s->maxlen), "%lu", cfg->maxlen ? cfg->maxlen : MT_REDIS_DEFAULT_MAXLEN);
+	pthread_mutex_init(&s->m, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->idle, NULL);
 	s->base.name = "redis";
 	s->base.write = rs_write;
 	s->base.flush = rs_flush;
 	s->base.close = rs_close;
-	if (rs_connect(s, err, errlen)) {
-		free(s);
-		return NULL;
+	if (mt_redis_url_parse(cfg->url, &s->u)) {
+		snprintf(err, errlen, "bad Redis URL (expected redis://[user:password@]host[:port][/db] or unix:///path[?db=N])");
+		goto fail;
 	}
+	if (cfg->probe_id && cfg->probe_id[0]) {
+		if (strlen(cfg->probe_id) >= sizeof(s->probe)) {
+			snprintf(err, errlen, "probe id longer than %zu bytes", sizeof(s->probe) - 1);
+			goto fail;
+		}
+		snprintf(s->probe, sizeof(s->probe), "%s", cfg->probe_id);
+	} else if (gethostname(s->probe, sizeof(s->probe) - 1) || !s->probe[0]) {
+		snprintf(s->probe, sizeof(s->probe), "probe");
+	}
+	if (!valid_probe(s->probe)) {
+		snprintf(err, errlen, "probe id '%s': use printable ASCII without blanks, '|', '{', '}', '\"', '\\\\'", s->probe);
+		goto fail;
+	}
+	s->to_ms = cfg->timeout_ms ? cfg->timeout_ms : MT_REDIS_DEFAULT_TIMEOUT_MS;
+	s->batch = cfg->batch ? cfg->batch : MT_REDIS_DEFAULT_BATCH;
+	s->heartbeat_s = cfg->heartbeat_s ? cfg->heartbeat_s : MT_REDIS_DEFAULT_HEARTBEAT_S;
+	s->drain_ms = cfg->drain_ms ? cfg->drain_ms : MT_REDIS_DEFAULT_DRAIN_MS;
+	s->qcap = cfg->queue_max ? (size_t)cfg->queue_max : MT_REDIS_DEFAULT_QUEUE;
+	snprintf(s->maxlen, sizeof(s->maxlen), "%lu", cfg->maxlen ? cfg->maxlen : MT_REDIS_DEFAULT_MAXLEN);
+	snprintf(s->ttl, sizeof(s->ttl), "%d", MT_REDIS_SEEN_TTL_S);
+	s->q = malloc(s->qcap);
+	s->pr = calloc(s->batch, sizeof(*s->pr));
+	s->tok = malloc(NTOK * sizeof(*s->tok));
+	s->rc = mt_rc_new(&s->u, cfg->connect_timeout_ms ? cfg->connect_timeout_ms : MT_REDIS_DEFAULT_CONNECT_TIMEOUT_MS,
+			  s->to_ms, mt_hitstore_lua);
+	if (!s->q || !s->pr || !s->tok || !s->rc) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (cfg->spool_dir && cfg->spool_dir[0]) {
+		s->sp = mt_spool_open(cfg->spool_dir, cfg->spool_max, cfg->spool_policy, err, errlen);
+		if (!s->sp)
+			goto fail;
+	}
+	/* A first connection now, so that a wrong password is an error at start, not a silent spool. */
+	char cerr[256];
+	unsigned cto = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : MT_REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
+	mt_rc_set_timeout(s->rc, cto < s->to_ms ? cto : s->to_ms); /* a hung server delays the start less */
+	int crc = mt_rc_connect(s->rc, cerr, sizeof(cerr));
+	mt_rc_set_timeout(s->rc, s->to_ms);
+	if (crc == 0) {
+		s->up = 1;
+	} else if (crc == -EINVAL || crc == -EACCES) { /* a server that answers no: fix the config */
+		snprintf(err, errlen, "%s", cerr);
+		goto fail;
+	} else {
+		mt_warn("redis: %s; %s", cerr, s->sp ? "hits go to the spool until it answers" : "hits wait in memory until it answers");
+		s->logged_down = 1;
+		s->next_try_ms = mono_ms() + 500;
+	}
+	if (s->sp) {
+		mt_spool_stats ss;
+		mt_spool_get_stats(s->sp, &ss);
+		if (ss.found || ss.torn)
+			mt_info("spool %s: %llu records from an earlier run to deliver, %llu torn", cfg->spool_dir,
+				(unsigned long long)ss.found, (unsigned long long)ss.torn);
+	}
+	/* The thread blocks every signal: SIGTERM and friends go to the capture thread, and a
+	 * SIGPIPE from a connection Redis closed becomes EPIPE (hiredis writes with write(2)). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int tc = pthread_create(&s->th, NULL, sink_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (tc != 0) {
+		snprintf(err, errlen, "cannot start the Redis thread");
+		goto fail;
+	}
+	s->th_started = 1;
 	return &s->base;
+fail:
+	rs_close(&s->base);
+	return NULL;
 }

@@ -27,4 +27,14 @@ struct mt_sink {
 mt_sink *mt_sink_json_open(const char *path, int line_buffered, char *err,
 			   size_t errlen);
 
+/*
+ * Wraps inner so that several worker threads may write to it: one mutex per
+ * record. owns: closing the wrapper closes inner (else only flushes it).
+ * Returns NULL on failure.
+ */
+mt_sink *mt_sink_locked_new(mt_sink *inner, int owns);
+
+/* Records written and failed through a locked sink, read under its lock. */
+void mt_sink_locked_counts(mt_sink *s, uint64_t *written, uint64_t *errors);
+
 #endif

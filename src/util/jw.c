@@ -320,6 +320,12 @@ void mt_jw_null(mt_jw *w)
 	jw_put(w, "null", 4);
 }
 
+void mt_jw_raw(mt_jw *w, const char *json, size_t n)
+{
+	jw_sep(w);
+	jw_put(w, json, n);
+}
+
 void mt_jw_kstr(mt_jw *w, const char *key, const char *s)
 {
 	mt_jw_key(w, key);

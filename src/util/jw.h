@@ -42,6 +42,8 @@ void mt_jw_i64(mt_jw *w, int64_t v);
 void mt_jw_double(mt_jw *w, double v);
 void mt_jw_bool(mt_jw *w, int v);
 void mt_jw_null(mt_jw *w);
+/* A value that is already JSON (written by another mt_jw), copied as it is. */
+void mt_jw_raw(mt_jw *w, const char *json, size_t n);
 
 /* key + value shorthands */
 void mt_jw_kstr(mt_jw *w, const char *key, const char *s);

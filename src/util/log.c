@@ -54,3 +54,17 @@ void mt_log(int level, const char *fmt, ...)
 	else
 		fprintf(stderr, "%s: %s: %s\n", g_ident, names[level], msg);
 }
+
+void mt_log_notice(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (g_syslog)
+		syslog(LOG_NOTICE, "%s", msg);
+	else
+		fprintf(stderr, "%s: notice: %s\n", g_ident, msg);
+}

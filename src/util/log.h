@@ -13,6 +13,8 @@ void mt_log_set_ident(const char *ident);
 void mt_log_use_syslog(int on);
 
 void mt_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whatever the level: what the user asked for (statistics reports, reloads). syslog: LOG_NOTICE. */
+void mt_log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define mt_err(...) mt_log(MT_LOG_ERROR, __VA_ARGS__)
 #define mt_warn(...) mt_log(MT_LOG_WARN, __VA_ARGS__)

@@ -11,7 +11,8 @@
  *     flags  u8   bit0 UDP (when the detector wants UDP; a UDP-only detector always gets UDP)
  *                 bit1 IPv6 addresses      bit2 client known from the handshake
  *                 bit3 small stream limits bit4 nDPI labels follow
- *                 bit5 signatures on       bit7 run the flow twice and compare (determinism)
+ *                 bit5 signatures on       bit6 long gaps (dt below counts 100 ms)
+ *                 bit7 run the flow twice and compare (determinism)
  *     cli_port u16, srv_port u16, cli_isn u32, srv_isn u32
  *   labels (bit4 only): from u8 (segment index from which the labels are
  *     visible), then 4 x (len u8, bytes): ndpi_proto, sni, http_host, http_ua
@@ -20,7 +21,9 @@
  *             bit4 PSH; bit5 no ACK
  *     seq u16 signed offset from the sender's next sequence number (0: in order)
  *     len u16 payload bytes (fewer if the input ends)
- *     dt  u8  time since the previous segment: dt*dt milliseconds
+ *     dt  u8  time since the previous segment: dt*dt milliseconds (with
+ *             bit6: dt*dt*100 ms, up to 1.8 h, for timing detectors such as
+ *             behaviour, which decide only after 10 minutes)
  * tests/fuzz/make-seeds writes the TCP and UDP flows of pcaps/ in this form (bit5 set).
  *
  * Checks beyond memory safety (every buffer the detector sees is an
@@ -100,7 +103,7 @@ static void setup(void)
 	}
 	MT_FUZZ_CHECK(g_det->api_version == MT_DETECTOR_API_VERSION);
 	MT_FUZZ_CHECK(g_det->name && g_det->on_packet);
-	MT_FUZZ_CHECK(g_det->wants & (MT_WANT_TCP | MT_WANT_UDP));
+	MT_FUZZ_CHECK(g_det->wants & (MT_WANT_TCP | MT_WANT_UDP | MT_WANT_TCP_PACKETS));
 	env.api_version = MT_DETECTOR_API_VERSION;
 	env.log = quiet_log;
 #ifdef MT_FUZZ_SIGS_DIR
@@ -261,7 +264,7 @@ static void run_flow(const uint8_t *data, size_t size, outcome *out)
 	f.out = out;
 	mt_fuzz_in_init(&in, data, size);
 	flags = mt_fuzz_u8(&in);
-	udp = (g_det->wants & MT_WANT_UDP) && ((flags & 1) || !(g_det->wants & MT_WANT_TCP));
+	udp = (g_det->wants & MT_WANT_UDP) && ((flags & 1) || !(g_det->wants & (MT_WANT_TCP | MT_WANT_TCP_PACKETS)));
 	f.fv.ipver = (flags & 2) ? 6 : 4;
 	f.fv.l4proto = udp ? 17 : 6;
 	f.fv.dir_certain = (flags >> 2) & 1;
@@ -311,7 +314,7 @@ static void run_flow(const uint8_t *data, size_t size, outcome *out)
 		int n;
 
 		d = ctl & 1;
-		ts += (uint64_t)dt * dt * 1000u;
+		ts += (uint64_t)dt * dt * ((flags & 0x40) ? 100000u : 1000u);
 		f.fv.pkts[d]++;
 		f.fv.bytes[d] += len;
 		f.nseg++;
@@ -332,7 +335,10 @@ static void run_flow(const uint8_t *data, size_t size, outcome *out)
 				f.payload_pkts++;
 			if (tflags & 4)
 				rst = 1;
-			if (n <= 0 && !(tflags & 0x05))
+			/* as the engine's flow_packet: stream detectors when the stream grew or
+			 * closed, packet detectors (MT_WANT_TCP_PACKETS) for every payload */
+			if (!((g_det->wants & MT_WANT_TCP) && (n > 0 || (tflags & 0x05))) &&
+			    !((g_det->wants & MT_WANT_TCP_PACKETS) && len))
 				continue;
 		} else {
 			if (len == 0)
