@@ -524,6 +524,177 @@ START_TEST(test_sighup_swap)
 }
 END_TEST
 
+/* How often `needle` occurs in text. */
+static int count_of(const char *text, const char *needle)
+{
+	int n = 0;
+	const char *p = text;
+
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * Opens a FIFO for writing once minetrace has it open for reading (a worker
+ * took that file), so the test knows where the workers are. Blocking after.
+ */
+static int open_when_read(const char *fifo)
+{
+	int i, fd = -1;
+
+	for (i = 0; i < 3000 && fd < 0; i++) {
+		fd = open(fifo, O_WRONLY | O_NONBLOCK);
+		if (fd < 0)
+			usleep(10000);
+	}
+	ck_assert_msg(fd >= 0, "%s: no worker opened it", fifo);
+	ck_assert_int_eq(fcntl(fd, F_SETFL, 0), 0);
+	return fd;
+}
+
+/* Waits (up to 30 s) until minetrace's standard error holds `what`. */
+static void wait_log(const char *what)
+{
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		char *t = mt_slurp(tmp_err, NULL);
+		int found = t && strstr(t, what) != NULL;
+		free(t);
+		if (found)
+			return;
+		usleep(10000);
+	}
+	ck_abort_msg("no '%s' in the log", what);
+}
+
+/* Hits of one run of stratum-geo.pcap whose text names `company`, with registry `reg` alone. */
+static int hits_naming(const char *reg, const char *company)
+{
+	char dir[64], path[128], pcap[1024];
+	char *out;
+	int n;
+
+	snprintf(dir, sizeof(dir), "/tmp/mt_georef_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/registry.mmdb", dir);
+	copy_file(reg, path);
+	mt_test_src("pcaps/stratum-geo.pcap", pcap, sizeof(pcap));
+	{
+		char *argv[] = {(char *)minetrace(), "--no-plugins", "--geoip-dir", dir, "-r", pcap, NULL};
+		ck_assert_int_eq(mt_run(argv, tmp_out, tmp_err), 0);
+	}
+	out = mt_slurp(tmp_out, NULL);
+	n = count_of(out, company);
+	free(out);
+	rm_rf(dir);
+	return n;
+}
+
+/*
+ * The same with two workers over six FIFOs (each a whole stratum-geo.pcap):
+ * files 1-2 are read with the first registry, SIGHUP swaps in the second
+ * while the workers wait in files 3-4 (they switch at the start of the file),
+ * then a corrupt registry is refused and files 5-6 still get the second.
+ * Under ASan this also checks that the old set is closed only after both
+ * workers let go of it.
+ */
+START_TEST(test_sighup_swap_workers)
+{
+	static const char old_name[] = "长春示例矿业有限公司", new_name[] = "长春新矿业集团有限公司";
+	char dir[64], fifo[6][128], reg[128], v1[128], v2[128], junk[128], pcap[1024];
+	char *cap, *out, *errtext;
+	size_t caplen = 0;
+	int fd[6], i, st, k_old, k_new, lines_per_file;
+	pid_t pid;
+	FILE *fp;
+
+	if (!have_writer())
+		return;
+	snprintf(dir, sizeof(dir), "/tmp/mt_geohupw_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(reg, sizeof(reg), "%s/registry.mmdb", dir);
+	snprintf(v1, sizeof(v1), "%s/v1.mmdb.later", dir);
+	snprintf(v2, sizeof(v2), "%s/v2.mmdb.later", dir);
+	snprintf(junk, sizeof(junk), "%s/junk.later", dir);
+	compile_registry("registry-test.csv", v1);
+	compile_registry("registry-test-v2.csv", v2);
+	copy_file(v1, reg);
+	fp = fopen(junk, "wb");
+	fputs("not a MaxMind database\n", fp);
+	fclose(fp);
+	/* What one file gives with each registry alone (one worker, no reload). */
+	k_old = hits_naming(v1, old_name);
+	k_new = hits_naming(v2, new_name);
+	ck_assert_int_gt(k_old, 0);
+	ck_assert_int_gt(k_new, 0);
+	ck_assert_int_eq(hits_naming(v2, old_name), 0);
+	out = mt_slurp(tmp_out, NULL);
+	lines_per_file = mt_count_lines(out);
+	free(out);
+	for (i = 0; i < 6; i++) {
+		snprintf(fifo[i], sizeof(fifo[i]), "%s/capture%d.fifo", dir, i);
+		ck_assert_int_eq(mkfifo(fifo[i], 0600), 0);
+	}
+	cap = mt_slurp(mt_test_src("pcaps/stratum-geo.pcap", pcap, sizeof(pcap)), &caplen);
+	ck_assert_ptr_nonnull(cap);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int o = open(tmp_out, O_WRONLY | O_TRUNC), e = open(tmp_err, O_WRONLY | O_TRUNC);
+		dup2(o, 1);
+		dup2(e, 2);
+		execl(minetrace(), minetrace(), "-v", "--no-plugins", "--workers", "2", "--geoip-dir", dir,
+		      "-r", fifo[0], "-r", fifo[1], "-r", fifo[2], "-r", fifo[3], "-r", fifo[4], "-r", fifo[5],
+		      (char *)NULL);
+		_exit(127);
+	}
+	/* Files 1-2 with the first registry. */
+	for (i = 0; i < 2; i++) {
+		fd[i] = open_when_read(fifo[i]);
+		write_all(fd[i], cap, caplen);
+		close(fd[i]);
+	}
+	/* Both workers are done with them once both hold files 3-4: the new registry and SIGHUP. */
+	fd[2] = open_when_read(fifo[2]);
+	fd[3] = open_when_read(fifo[3]);
+	swap_in(v2, reg);
+	kill(pid, SIGHUP);
+	wait_log("reload: attribution databases: ");
+	for (i = 2; i < 4; i++) {
+		write_all(fd[i], cap, caplen);
+		close(fd[i]);
+	}
+	/* A corrupt registry while the workers wait in files 5-6: refused, the second stays. */
+	fd[4] = open_when_read(fifo[4]);
+	fd[5] = open_when_read(fifo[5]);
+	swap_in(junk, reg);
+	kill(pid, SIGHUP);
+	wait_log("keeping the attribution databases loaded before");
+	for (i = 4; i < 6; i++) {
+		write_all(fd[i], cap, caplen);
+		close(fd[i]);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	errtext = mt_slurp(tmp_err, NULL);
+	out = mt_slurp(tmp_out, NULL);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st, errtext);
+	HAS(errtext, reg);
+	HASNT(errtext, "ERROR: AddressSanitizer");
+	ck_assert_int_eq(mt_count_lines(out), 6 * lines_per_file);
+	/* Two files with the first registry, four with the second. */
+	ck_assert_int_eq(count_of(out, old_name), 2 * k_old);
+	ck_assert_int_eq(count_of(out, new_name), 4 * k_new);
+	free(out);
+	free(errtext);
+	free(cap);
+	rm_rf(dir);
+}
+END_TEST
+
 /* A registry CSV error names file:line; the build tree's copy of the compiler works. */
 START_TEST(test_registry_tool)
 {
@@ -608,6 +779,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_made_dbs_hits);
 	tcase_add_test(tc, test_bad_data);
 	tcase_add_test(tc, test_sighup_swap);
+	tcase_add_test(tc, test_sighup_swap_workers);
 	tcase_add_test(tc, test_registry_tool);
 	suite_add_tcase(s, tc);
 	return s;
