@@ -306,9 +306,21 @@ int mt_config_load(mt_config *c, const char *path, char *err, size_t errlen)
 		v = trim(eq + 1);
 		k = trim(k);
 		if (*v == '"') {
-			char *q = strrchr(v + 1, '"');
-			char *rest = q ? trim(q + 1) : NULL;
-			if (!q || (rest[0] != '\0' && rest[0] != '#')) {
+			/*
+			 * The value ends at the first quote followed by nothing or by a
+			 * comment: a trailing comment may itself hold quotes (`"" # e.g. "x"`),
+			 * the value may hold '#' and quotes ("a # b", "a "b" c").
+			 */
+			char *q = v;
+			char *rest = NULL;
+			while ((q = strchr(q + 1, '"')) != NULL) {
+				rest = q + 1;
+				while (*rest == ' ' || *rest == '\t')
+					rest++;
+				if (*rest == '\0' || *rest == '#')
+					break;
+			}
+			if (!q) {
 				snprintf(err, errlen, "%s:%u: unterminated quoted value", path, lineno);
 				goto out;
 			}
