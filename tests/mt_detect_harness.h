@@ -25,6 +25,7 @@ typedef struct harness {
 	mt_evidence ev;
 	int ans;
 	int calls;
+	int prefiltered; /* the detector's prefilter excluded the flow at the first call */
 } harness;
 
 /* The flow's two ends; addresses are 16 bytes with IPv4 in the first 4. */
@@ -64,6 +65,7 @@ static inline int h_call(harness *h, int dir, const void *payload, size_t n, int
 {
 	mt_pkt_view pv;
 	uint32_t v0 = h->ev.version;
+	int pf;
 
 	if (h->ans == MT_EXCLUDED)
 		return h->ans; /* the engine never asks again */
@@ -80,8 +82,14 @@ static inline int h_call(harness *h, int dir, const void *payload, size_t n, int
 		h->fv.pkts[dir]++;
 		h->fv.bytes[dir] += n;
 	}
+	/* The engine asks a prefilter before the first call: it may exclude only what on_packet excludes. */
+	pf = h->calls == 0 && h->det->prefilter ? h->det->prefilter(NULL, &h->fv, &pv) : MT_UNDECIDED;
 	h->ans = h->det->on_packet(NULL, h->state, &h->fv, &pv, &h->ev);
 	ck_assert(h->ans == MT_UNDECIDED || h->ans == MT_DETECTED || h->ans == MT_EXCLUDED);
+	if (pf == MT_EXCLUDED) {
+		ck_assert_int_eq(h->ans, MT_EXCLUDED);
+		h->prefiltered = 1;
+	}
 	if (h->ans == MT_DETECTED) {
 		ck_assert_int_eq(h->ev.event, MT_EVENT_MINING);
 		ck_assert(h->ev.confidence >= 0.0 && h->ev.confidence <= 1.0);

@@ -166,7 +166,8 @@ START_TEST(test_syn_flood_defaults)
 		rss = run_rss(args);
 	}
 	ck_assert_uint_eq(stat_value("flows="), 1500000);
-	ck_assert_uint_eq(stat_value("evicted="), 1000000); /* max_flows 500000 */
+	/* max_flows 500000, or memcap (128M: about 320,000 SYN-only flows) first */
+	ck_assert_uint_ge(stat_value("evicted="), 1000000);
 	printf("syn flood: 1.5 M flows, peak RSS %ld MiB\n", rss / 1024);
 	if (!sanitized())
 		ck_assert_msg(rss < 512 * 1024, "peak RSS %ld KiB", rss);

@@ -3,6 +3,7 @@
 
 #include "cli/config.h"
 #include "mt_config.h"
+#include "mt_run.h"
 #include "mt_test.h"
 
 static const char *write_tmp(const char *text, char *path, size_t n)
@@ -197,6 +198,83 @@ START_TEST(test_geoip_keys)
 }
 END_TEST
 
+/* '#' outside quotes starts a comment, even when the comment itself holds quotes. */
+START_TEST(test_comments)
+{
+	char path[64], err[512];
+	mt_config c;
+
+	write_tmp("filter = \"\"                # BPF filter, e.g. \"not port 53\"\n"
+		  "output = /tmp/x.jsonl # a comment with \"quotes\" and # more\n"
+		  "log_level = info#no space before it\n"
+		  "spool_full = \"drop-oldest\"\t# \"tab\" before the comment\n",
+		  path, sizeof(path));
+	mt_config_default(&c);
+	ck_assert_msg(mt_config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.filter, "");
+	ck_assert_str_eq(c.output, "/tmp/x.jsonl");
+	ck_assert_str_eq(c.log_level, "info");
+	ck_assert_str_eq(c.spool_full, "drop-oldest");
+	unlink(path);
+
+	/* '#' and quotes inside the quotes are kept; the comment after them is not. */
+	write_tmp("filter = \"tcp port 3333 # kept\" # \"dropped\"\n"
+		  "output = \"/tmp/a \"b\" c#d\"\n",
+		  path, sizeof(path));
+	mt_config_default(&c);
+	ck_assert_msg(mt_config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.filter, "tcp port 3333 # kept");
+	ck_assert_str_eq(c.output, "/tmp/a \"b\" c#d");
+	unlink(path);
+
+	/* A quote followed by neither the end nor a comment does not close the value. */
+	expect_error("filter = \"a\" b\n", "1: unterminated quoted value");
+	expect_error("filter = \"a # b\n", "1: unterminated quoted value");
+}
+END_TEST
+
+/* The shipped etc/minetrace.conf loads, and minetrace runs with it over a capture. */
+START_TEST(test_shipped_conf)
+{
+	char conf[1024], pcap[1024], expected[1024], err[512], out[64], errf[64];
+	char *got, *want, *errtext;
+	const char *exe = getenv("MT_MINETRACE");
+	mt_config c;
+	int fd, rc;
+
+	mt_test_src("etc/minetrace.conf", conf, sizeof(conf));
+	mt_config_default(&c);
+	ck_assert_msg(mt_config_load(&c, conf, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.filter, "");
+	if (!exe) {
+		printf("skipped the run: MT_MINETRACE is not set (run through meson test)\n");
+		return;
+	}
+	snprintf(out, sizeof(out), "/tmp/mt_conf_out_XXXXXX");
+	snprintf(errf, sizeof(errf), "/tmp/mt_conf_err_XXXXXX");
+	fd = mkstemp(out);
+	close(fd);
+	fd = mkstemp(errf);
+	close(fd);
+	mt_test_src("pcaps/stratum-btc.pcap", pcap, sizeof(pcap));
+	{
+		char *argv[] = {(char *)exe, "--config", conf, "--no-plugins", "-r", pcap, NULL};
+		rc = mt_run(argv, out, errf);
+	}
+	errtext = mt_slurp(errf, NULL);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, errtext);
+	got = mt_slurp(out, NULL);
+	want = mt_slurp(mt_test_src("pcaps/stratum-btc.expected.jsonl", expected, sizeof(expected)), NULL);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	free(errtext);
+	unlink(out);
+	unlink(errf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("cli_config");
@@ -210,6 +288,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_parse_u64);
 	tcase_add_test(tc, test_print_keys);
 	tcase_add_test(tc, test_geoip_keys);
+	tcase_add_test(tc, test_comments);
+	tcase_add_test(tc, test_shipped_conf);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -706,6 +706,35 @@ START_TEST(test_giveup_after_max_packets)
 }
 END_TEST
 
+/* mt_ndpi_set_max_packets (config ndpi_max_packets): done at the third packet with a limit of 3. */
+START_TEST(test_giveup_after_set_max_packets)
+{
+	mt_ndpi_info info;
+	mt_ndpi_flow *f;
+	uint8_t junk[64];
+	tconv c;
+
+	mt_ndpi_set_max_packets(nd, 3);
+	f = new_flow(&info);
+	conv_init(&c, 4, 6, "10.9.8.7", "10.9.8.6", 41002, 41003);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(0x5a ^ (i * 41));
+	ck_assert_int_eq(send_pkt(nd, f, &c, MT_DIR_C2S, 0x18, junk, sizeof(junk), &info), 0);
+	ck_assert_int_eq(send_pkt(nd, f, &c, MT_DIR_S2C, 0x18, junk, sizeof(junk), &info), 0);
+	ck_assert_uint_eq(info.done, 0);
+	ck_assert_int_eq(send_pkt(nd, f, &c, MT_DIR_C2S, 0x18, junk, sizeof(junk), &info), 1);
+	ck_assert_uint_eq(info.done, 1);
+	ck_assert_uint_eq(info.is_mining, 0);
+	mt_ndpi_flow_free(f);
+	/* 0 is taken as 1: a flow is always given its first packet. */
+	mt_ndpi_set_max_packets(nd, 0);
+	f = new_flow(&info);
+	ck_assert_int_eq(send_pkt(nd, f, &c, MT_DIR_C2S, 0x18, junk, sizeof(junk), &info), 1);
+	mt_ndpi_flow_free(f);
+	mt_ndpi_set_max_packets(nd, MT_NDPI_MAX_PACKETS);
+}
+END_TEST
+
 /* At flow end nDPI guesses from the port: non-TLS bytes to 443 come out as TLS. */
 START_TEST(test_giveup_guess)
 {
@@ -1253,6 +1282,7 @@ static Suite *ndpi_suite(void)
 	tcase_add_test(tc, test_dns_cname_and_aaaa);
 	tcase_add_test(tc, test_stratum_mining);
 	tcase_add_test(tc, test_giveup_after_max_packets);
+	tcase_add_test(tc, test_giveup_after_set_max_packets);
 	tcase_add_test(tc, test_giveup_guess);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

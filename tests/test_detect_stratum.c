@@ -140,6 +140,73 @@ START_TEST(test_interface)
 }
 END_TEST
 
+/*
+ * The prefilter (prefilter.h, shared by the JSON-lines detectors) excludes
+ * what the first scan excludes and nothing else; the harness checks at every
+ * first call that on_packet excludes whatever the prefilter excluded.
+ */
+START_TEST(test_prefilter)
+{
+	static const struct {
+		int dir, midstream;
+		const char *first;
+		int excluded;
+	} cases[] = {
+		{ C2S, 0, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}\n", 0 },
+		{ C2S, 0, " \r\n\t{\"id\":1,", 0 },
+		{ C2S, 0, "\r\n", 0 },
+		{ C2S, 0, "GET / HTTP/1.1\r\n", 1 },
+		{ C2S, 0, "\x16\x03\x01\x02\x00\x01", 1 },
+		{ C2S, 0, "  [1,2]\n", 1 },
+		{ S2C, 0, "SSH-2.0-OpenSSH_9.2\r\n", 1 },
+		{ S2C, 0, "{\"id\":null,\"method\":\"mining.notify\"", 0 },
+		{ C2S, 1, "GET / HTTP/1.1\r\n", 0 },   /* mid-connection: read with a resync */
+		{ C2S, 1, "\"}\n{\"id\":4,", 0 },
+	};
+	harness h;
+
+	ck_assert_ptr_nonnull(mt_detect_stratum.prefilter);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		h_setup(&h, &mt_detect_stratum, &flow_ends, cases[i].midstream, 1);
+		h_feed_str(&h, cases[i].dir, cases[i].first);
+		ck_assert_msg(h.prefiltered == cases[i].excluded, "case %zu", i);
+		if (cases[i].excluded)
+			ck_assert_int_eq(h.ans, MT_EXCLUDED);
+		h_free(&h);
+	}
+	/* A byte other than '{' in the server's first words does not exclude once the client spoke JSON. */
+	h_setup(&h, &mt_detect_stratum, &flow_ends, 0, 1);
+	h.len[C2S] = 0;
+	{
+		mt_flow_view fv = h.fv;
+		mt_pkt_view pv;
+		static const uint8_t cli[] = "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}\n";
+		static const uint8_t srv[] = "HTTP/1.1 400 Bad Request\r\n";
+
+		memset(&pv, 0, sizeof pv);
+		fv.data[0] = cli;
+		fv.len[0] = sizeof cli - 1;
+		fv.data[1] = srv;
+		fv.len[1] = sizeof srv - 1;
+		ck_assert_int_ne(mt_detect_stratum.prefilter(NULL, &fv, &pv), MT_EXCLUDED);
+		fv.len[0] = 0; /* the client has said nothing: the server's HTTP excludes */
+		ck_assert_int_eq(mt_detect_stratum.prefilter(NULL, &fv, &pv), MT_EXCLUDED);
+		fv.len[0] = sizeof cli - 1;
+		fv.gap_off[0] = 3; /* white space only before a hole: maybe */
+		fv.data[0] = (const uint8_t *)"  \nGET";
+		fv.len[0] = 6;
+		ck_assert_int_ne(mt_detect_stratum.prefilter(NULL, &fv, &pv), MT_EXCLUDED);
+		fv.gap_off[0] = 0;
+		ck_assert_int_eq(mt_detect_stratum.prefilter(NULL, &fv, &pv), MT_EXCLUDED);
+		fv.l4proto = 17;
+		fv.data[0] = cli;
+		fv.len[0] = sizeof cli - 1;
+		ck_assert_int_eq(mt_detect_stratum.prefilter(NULL, &fv, &pv), MT_EXCLUDED);
+	}
+	h_free(&h);
+}
+END_TEST
+
 START_TEST(test_btc_session)
 {
 	harness h;
@@ -1178,6 +1245,7 @@ static Suite *stratum_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_interface);
+	tcase_add_test(tc, test_prefilter);
 	tcase_add_test(tc, test_btc_session);
 	tcase_add_test(tc, test_btc_permuted);
 	tcase_add_test(tc, test_pipelined);

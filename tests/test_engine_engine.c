@@ -237,6 +237,45 @@ START_TEST(test_stratum_session)
 }
 END_TEST
 
+/*
+ * nDPI only where it adds information: a stratum flow identified at the
+ * pool's first answer never reaches nDPI (its first packet was held back and
+ * dropped unread; no app_proto), while an HTTP flow no detector identifies
+ * gets nDPI with its held packets, in order, and nDPI names it.
+ */
+START_TEST(test_ndpi_held_back)
+{
+	conn c = pool_conn();
+	const mt_engine_stats *st = mt_engine_stats_get(eng);
+
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"cgminer/4.12.1\"]}\n", 1000);
+	send_data(eng, &c, 0, "{\"id\":1,\"result\":[[[\"mining.notify\",\"1\"]],\"08000002\",4],\"error\":null}\n", 20000);
+	ck_assert_int_eq(sink.n, 1);
+	ck_assert_ptr_null(strstr(sink.rec[0], "\"app_proto\""));
+	ck_assert_uint_eq(st->ndpi_flows, 0);
+	ck_assert_uint_eq(st->ndpi_packets, 0);
+	ck_assert_uint_eq(st->ndpi_dropped, 1);
+	fin(eng, &c);
+
+	c = pool_conn();
+	c.cport = 49153;
+	c.sport = 80;
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/7.88\r\n\r\n", 1000);
+	ck_assert_uint_eq(st->ndpi_flows, 0); /* held */
+	send_data(eng, &c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", 1000);
+	send_data(eng, &c, 0, "ok", 1000);
+	/* The third payload packet starts nDPI with the two held ones: it names HTTP at the first. */
+	ck_assert_uint_eq(st->ndpi_flows, 1);
+	ck_assert_uint_ge(st->ndpi_packets, 1);
+	fin(eng, &c);
+	mt_engine_flush(eng);
+	ck_assert_int_eq(sink.n, 1);
+	ck_assert_uint_eq(mt_engine_flow_stats(eng)->mem, 0);
+}
+END_TEST
+
 START_TEST(test_benign_jsonrpc)
 {
 	conn c = pool_conn();
@@ -496,6 +535,7 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_stratum_session);
+	tcase_add_test(tc, test_ndpi_held_back);
 	tcase_add_test(tc, test_benign_jsonrpc);
 	tcase_add_test(tc, test_http_not_stratum);
 	tcase_add_test(tc, test_eviction_flood);

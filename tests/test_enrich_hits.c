@@ -524,6 +524,210 @@ START_TEST(test_sighup_swap)
 }
 END_TEST
 
+/* How often `needle` occurs in text. */
+static int count_of(const char *text, const char *needle)
+{
+	int n = 0;
+	const char *p = text;
+
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}
+
+/* The last part of a log (Check's messages are short; a sanitizer report is long). */
+static const char *tail_of(const char *t)
+{
+	size_t n = t ? strlen(t) : 0;
+	return !t ? "" : n > 1500 ? t + n - 1500 : t;
+}
+
+/*
+ * Opens a FIFO for writing once minetrace has it open for reading (a worker
+ * took that file), so the test knows where the workers are. Blocking after.
+ */
+static int open_when_read(const char *fifo, pid_t pid)
+{
+	int i, st, fd = -1;
+
+	for (i = 0; i < 3000 && fd < 0; i++) {
+		fd = open(fifo, O_WRONLY | O_NONBLOCK);
+		if (fd >= 0)
+			break;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			char *t = mt_slurp(tmp_err, NULL);
+			ck_abort_msg("minetrace ended (status %d) before reading %s: ...%s", st, fifo, tail_of(t));
+		}
+		usleep(10000);
+	}
+	ck_assert_msg(fd >= 0, "%s: no worker opened it", fifo);
+	ck_assert_int_eq(fcntl(fd, F_SETFL, 0), 0);
+	return fd;
+}
+
+/* Waits (up to 30 s) until minetrace's standard error holds `what`. */
+static void wait_log(const char *what, pid_t pid)
+{
+	int i, st;
+
+	for (i = 0; i < 3000; i++) {
+		char *t = mt_slurp(tmp_err, NULL);
+		int found = t && strstr(t, what) != NULL;
+		if (!found && waitpid(pid, &st, WNOHANG) == pid)
+			ck_abort_msg("minetrace ended (status %d) before logging '%s': ...%s", st, what, tail_of(t));
+		free(t);
+		if (found)
+			return;
+		usleep(10000);
+	}
+	ck_abort_msg("no '%s' in the log", what);
+}
+
+/* Hits of one run of stratum-geo.pcap whose text names `company`, with registry `reg` alone. */
+static int hits_naming(const char *reg, const char *company)
+{
+	char dir[64], path[128], pcap[1024];
+	char *out;
+	int n;
+
+	snprintf(dir, sizeof(dir), "/tmp/mt_georef_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/registry.mmdb", dir);
+	copy_file(reg, path);
+	mt_test_src("pcaps/stratum-geo.pcap", pcap, sizeof(pcap));
+	{
+		char *argv[] = {(char *)minetrace(), "--no-plugins", "--geoip-dir", dir, "-r", pcap, NULL};
+		ck_assert_int_eq(mt_run(argv, tmp_out, tmp_err), 0);
+	}
+	out = mt_slurp(tmp_out, NULL);
+	n = count_of(out, company);
+	free(out);
+	rm_rf(dir);
+	return n;
+}
+
+/*
+ * The same with two workers over six FIFOs (stratum-geo.pcap, the first two
+ * cut after session 2). Files 1-2 are read with the first registry. SIGHUP swaps in the second
+ * while one worker is halfway through file 3 and the other waits in file 4:
+ * the first goes on with the old set until its next safe point (so, under
+ * ASan, the old set must not be closed before it acknowledged), the second
+ * switches at the start of its file. Then a corrupt registry is refused and
+ * files 5-6 still get the second.
+ */
+START_TEST(test_sighup_swap_workers)
+{
+	static const char old_name[] = "长春示例矿业有限公司", new_name[] = "长春新矿业集团有限公司";
+	char dir[64], fifo[6][128], reg[128], v1[128], v2[128], junk[128], pcap[1024];
+	char *cap, *out, *errtext;
+	size_t caplen = 0, half;
+	int fd[6], i, st, k_old, k_new, lines_per_file;
+	pid_t pid;
+	FILE *fp;
+
+	if (!have_writer())
+		return;
+	snprintf(dir, sizeof(dir), "/tmp/mt_geohupw_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(reg, sizeof(reg), "%s/registry.mmdb", dir);
+	snprintf(v1, sizeof(v1), "%s/v1.mmdb.later", dir);
+	snprintf(v2, sizeof(v2), "%s/v2.mmdb.later", dir);
+	snprintf(junk, sizeof(junk), "%s/junk.later", dir);
+	compile_registry("registry-test.csv", v1);
+	compile_registry("registry-test-v2.csv", v2);
+	copy_file(v1, reg);
+	fp = fopen(junk, "wb");
+	fputs("not a MaxMind database\n", fp);
+	fclose(fp);
+	/* What one file gives with each registry alone (one worker, no reload). */
+	k_old = hits_naming(v1, old_name);
+	k_new = hits_naming(v2, new_name);
+	ck_assert_int_gt(k_old, 0);
+	ck_assert_int_gt(k_new, 0);
+	ck_assert_int_eq(hits_naming(v2, old_name), 0);
+	out = mt_slurp(tmp_out, NULL);
+	lines_per_file = mt_count_lines(out);
+	free(out);
+	for (i = 0; i < 6; i++) {
+		snprintf(fifo[i], sizeof(fifo[i]), "%s/capture%d.fifo", dir, i);
+		ck_assert_int_eq(mkfifo(fifo[i], 0600), 0);
+	}
+	cap = mt_slurp(mt_test_src("pcaps/stratum-geo.pcap", pcap, sizeof(pcap)), &caplen);
+	ck_assert_ptr_nonnull(cap);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int o = open(tmp_out, O_WRONLY | O_TRUNC), e = open(tmp_err, O_WRONLY | O_TRUNC);
+		dup2(o, 1);
+		dup2(e, 2);
+		execl(minetrace(), minetrace(), "-v", "--no-plugins", "--workers", "2", "--geoip-dir", dir,
+		      "-r", fifo[0], "-r", fifo[1], "-r", fifo[2], "-r", fifo[3], "-r", fifo[4], "-r", fifo[5],
+		      (char *)NULL);
+		_exit(127);
+	}
+	/*
+	 * Files 1-2 with the first registry: sessions 1-2 only, so sessions 3-4 in
+	 * file 3 are new addresses to either worker's cache and looked up in the set.
+	 */
+	half = skip_records(cap, 24, 66);
+	for (i = 0; i < 2; i++) {
+		fd[i] = open_when_read(fifo[i], pid);
+		write_all(fd[i], cap, half);
+		close(fd[i]);
+	}
+	/* Both workers are done with them once both hold files 3-4. File 3: sessions 1-2. */
+	fd[2] = open_when_read(fifo[2], pid);
+	fd[3] = open_when_read(fifo[3], pid);
+	write_all(fd[2], cap, half);
+	usleep(300000);
+	/* The new registry and SIGHUP; then sessions 3-4 of file 3 (looked up in the old set) and file 4. */
+	swap_in(v2, reg);
+	kill(pid, SIGHUP);
+	wait_log("reload: attribution databases: ", pid);
+	write_all(fd[2], cap + half, caplen - half);
+	close(fd[2]);
+	write_all(fd[3], cap, caplen);
+	close(fd[3]);
+	/* Files 5-6: their headers let the workers reach their safe point (the reload completes). */
+	fd[4] = open_when_read(fifo[4], pid);
+	fd[5] = open_when_read(fifo[5], pid);
+	write_all(fd[4], cap, 24);
+	write_all(fd[5], cap, 24);
+	/* A corrupt registry: refused, the second stays. */
+	swap_in(junk, reg);
+	kill(pid, SIGHUP);
+	wait_log("keeping the attribution databases loaded before", pid);
+	for (i = 4; i < 6; i++) {
+		write_all(fd[i], cap + 24, caplen - 24);
+		close(fd[i]);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	errtext = mt_slurp(tmp_err, NULL);
+	out = mt_slurp(tmp_out, NULL);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st, errtext);
+	HAS(errtext, reg);
+	HASNT(errtext, "ERROR: AddressSanitizer");
+	/* Four whole files and two halves. */
+	ck_assert_int_gt(mt_count_lines(out), 4 * lines_per_file);
+	ck_assert_int_lt(mt_count_lines(out), 6 * lines_per_file);
+	/*
+	 * Files 1-2 and session 2 of file 3 with the first registry, files 4-6 with the
+	 * second (file 3's may be either, should its worker reach a safe point within
+	 * it); every file with one of the two (never none: the corrupt one was refused).
+	 */
+	ck_assert_int_eq(k_old, k_new);
+	ck_assert_int_ge(count_of(out, old_name), 2 * k_old);
+	ck_assert_int_ge(count_of(out, new_name), 3 * k_new);
+	ck_assert_int_eq(count_of(out, old_name) + count_of(out, new_name), 6 * k_old);
+	free(out);
+	free(errtext);
+	free(cap);
+	rm_rf(dir);
+}
+END_TEST
+
 /* A registry CSV error names file:line; the build tree's copy of the compiler works. */
 START_TEST(test_registry_tool)
 {
@@ -608,6 +812,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_made_dbs_hits);
 	tcase_add_test(tc, test_bad_data);
 	tcase_add_test(tc, test_sighup_swap);
+	tcase_add_test(tc, test_sighup_swap_workers);
 	tcase_add_test(tc, test_registry_tool);
 	suite_add_tcase(s, tc);
 	return s;

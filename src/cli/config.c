@@ -47,13 +47,15 @@ static const key_def keys[] = {
 	 "folder of signature files (pool domains, agents, magics ...) (--signatures); SIGHUP reloads it"},
 	{"ndpi", K_BOOL, OFF(eng.ndpi), SZ(eng.ndpi), 0, 1, "yes",
 	 "run nDPI on the first packets of each flow (labels, TLS SNI, HTTP host and agent)"},
+	{"ndpi_max_packets", K_U32, OFF(eng.ndpi_max_packets), SZ(eng.ndpi_max_packets), 1, 65535, "24",
+	 "packets of a flow given to nDPI before it gives up (its guess from ports); nDPI 4.2 names most protocols within a few"},
 	{"update_interval", K_U32, OFF(eng.update_interval), SZ(eng.update_interval), 0, 86400, "60",
 	 "seconds of packet time between two \"update\" records of one identified flow"},
 	{"dns_cache_entries", K_U32, OFF(eng.dns_cache_entries), SZ(eng.dns_cache_entries), 0, 1u << 24, "8192",
 	 "server addresses remembered from DNS answers (their names become pool_host); 0 turns the cache off"},
 	{"max_flows", K_U32, OFF(eng.flow.max_flows), SZ(eng.flow.max_flows), 16, 100000000, "500000",
 	 "flows tracked at once; the least recently seen flow is evicted (counted) beyond it"},
-	{"memcap", K_SIZE, OFF(eng.flow.memcap), SZ(eng.flow.memcap), 1 << 20, UINT64_MAX, "256M",
+	{"memcap", K_SIZE, OFF(eng.flow.memcap), SZ(eng.flow.memcap), 1 << 20, UINT64_MAX, "128M",
 	 "memory for flows and their buffers (K, M, G suffixes); LRU eviction (counted) beyond it"},
 	{"tcp_new_timeout", K_U32, OFF(eng.flow.tcp_new_timeout), SZ(eng.flow.tcp_new_timeout), 1, 86400 * 7, "30",
 	 "seconds a TCP flow that has not completed its handshake is kept idle"},
@@ -304,9 +306,21 @@ int mt_config_load(mt_config *c, const char *path, char *err, size_t errlen)
 		v = trim(eq + 1);
 		k = trim(k);
 		if (*v == '"') {
-			char *q = strrchr(v + 1, '"');
-			char *rest = q ? trim(q + 1) : NULL;
-			if (!q || (rest[0] != '\0' && rest[0] != '#')) {
+			/*
+			 * The value ends at the first quote followed by nothing or by a
+			 * comment: a trailing comment may itself hold quotes (`"" # e.g. "x"`),
+			 * the value may hold '#' and quotes ("a # b", "a "b" c").
+			 */
+			char *q = v;
+			char *rest = NULL;
+			while ((q = strchr(q + 1, '"')) != NULL) {
+				rest = q + 1;
+				while (*rest == ' ' || *rest == '\t')
+					rest++;
+				if (*rest == '\0' || *rest == '#')
+					break;
+			}
+			if (!q) {
 				snprintf(err, errlen, "%s:%u: unterminated quoted value", path, lineno);
 				goto out;
 			}

@@ -861,7 +861,7 @@ int main(int argc, char **argv)
 		ro.sink_stats = redis_run_stats;
 		ro.sigs = &g_sigs;
 		ro.sigs_dir = g_sigs_dir;
-		ro.enrich = g_enrich;
+		ro.enrich = &g_enrich;
 		ro.ready = drop_privileges;
 		ro.ctx = &cfg;
 		mt_engine_free(eng); /* each worker makes its own */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "enrich/enrich.h"
 #include "util/jw.h"
 #include "util/log.h"
 
@@ -59,6 +60,7 @@ typedef struct worker {
 	uint64_t budget;
 	uint32_t tick;
 	unsigned sigs_gen;          /* the signature generation this engine uses */
+	const mt_enrich *enrich;    /* the attribution databases this engine uses */
 	uint64_t next_snap_ns;
 	uint64_t files, truncated;
 	int failed;
@@ -75,6 +77,7 @@ struct run {
 	worker *w;
 	atomic_uint sigs_gen;
 	const mt_sigs *_Atomic sigs_cur;
+	const mt_enrich *_Atomic enrich_cur; /* handed over with the same generation as sigs_cur */
 	atomic_int next_file;
 	mt_sink *sink;              /* what the engines write to */
 	mt_dnscache *dns;           /* live, several workers: their common DNS answer cache */
@@ -130,7 +133,14 @@ static void worker_poll(worker *w)
 
 	if (unlikely(gen != w->sigs_gen)) {
 		/* The main thread frees the old set only after every worker has acknowledged. */
+		const mt_enrich *en = atomic_load_explicit(&w->r->enrich_cur, memory_order_acquire);
+
 		mt_engine_set_sigs(w->eng, atomic_load_explicit(&w->r->sigs_cur, memory_order_acquire));
+		/* Only on a change: setting the databases clears the engine's record cache. */
+		if (en != w->enrich) {
+			mt_engine_set_enrich(w->eng, en);
+			w->enrich = en;
+		}
 		w->sigs_gen = gen;
 		atomic_store_explicit(&w->acked_gen, gen, memory_order_release);
 	}
@@ -180,6 +190,8 @@ static void run_files(worker *w)
 			continue;
 		}
 		w->files++;
+		/* A safe point too (the engine is empty): a reader blocked in a FIFO's open() switches here. */
+		worker_poll(w);
 		if (!mt_decode_link_supported(mt_capture_linktype(w->cap)))
 			mt_warn("%s: link type %d is not decoded; its packets are counted as errors", name,
 				mt_capture_linktype(w->cap));
@@ -281,43 +293,87 @@ static void report(run *r, const char *why)
 }
 
 /*
- * SIGHUP: loads the signatures again, hands the new set to every worker and
- * frees the old one once none of them uses it. Flows and packets are not
- * touched: workers switch between two ring blocks (or packets offline).
- * On any error the old set stays in force.
+ * The attribution databases again (as reload_enrich() in minetrace.c): the
+ * new set is taken only when every file opened and nothing loaded before went
+ * missing (a file being replaced is not dropped). NULL keeps the old set.
+ */
+static mt_enrich *reload_enrich(run *r)
+{
+	const mt_config *c = r->o->cfg;
+	char err[1024], desc[2048];
+	mt_enrich *ne;
+	unsigned had;
+
+	if (!r->o->enrich || !*r->o->enrich)
+		return NULL;
+	err[0] = '\0';
+	ne = mt_enrich_open(c->geoip_dir, c->geoip_city, c->geoip_asn, c->geoip_isp, c->geoip_registry, err,
+			    sizeof(err));
+	if (!ne) {
+		mt_err("reload: %s; keeping the attribution databases loaded before", err);
+		return NULL;
+	}
+	had = mt_enrich_loaded(*r->o->enrich);
+	if ((mt_enrich_loaded(ne) & had) != had) {
+		mt_err("reload: %s; keeping the attribution databases loaded before",
+		       err[0] ? err : "a database loaded before is missing");
+		mt_enrich_close(ne);
+		return NULL;
+	}
+	/* Logged before the handover: the handover itself may wait for a worker blocked in a read. */
+	mt_enrich_describe(ne, desc, sizeof(desc));
+	mt_info("reload: attribution databases: %s", desc);
+	return ne;
+}
+
+/*
+ * SIGHUP: loads the signatures and the attribution databases again, hands
+ * the new sets to every worker and frees the old ones once none of them uses
+ * them. Flows and packets are not touched: workers switch between two ring
+ * blocks (or packets offline, or at the start of a file). On any error the
+ * old set of that kind stays in force.
  */
 static void reload(run *r)
 {
 	const mt_run_opts *o = r->o;
 	char err[512];
-	mt_sigs *ns, *old;
+	mt_sigs *ns = NULL, *old = NULL;
+	mt_enrich *ne, *olde = NULL;
 	unsigned gen;
 	int i;
 
 	if (!o->sigs_dir || !o->sigs_dir[0]) {
 		mt_warn("reload: no signature folder in use");
-		return;
+	} else {
+		ns = mt_sigs_load(o->sigs_dir, err, sizeof(err));
+		if (!ns)
+			mt_err("reload: %s; keeping the signatures loaded before", err);
 	}
-	ns = mt_sigs_load(o->sigs_dir, err, sizeof(err));
-	if (!ns) {
-		mt_err("reload: %s; keeping the signatures loaded before", err);
+	ne = reload_enrich(r);
+	if (!ns && !ne)
 		return;
+	if (ns) {
+		old = *o->sigs;
+		atomic_store_explicit(&r->sigs_cur, ns, memory_order_release);
+		*o->sigs = ns;
 	}
-	old = *o->sigs;
-	atomic_store_explicit(&r->sigs_cur, ns, memory_order_release);
+	if (ne) {
+		olde = *o->enrich;
+		atomic_store_explicit(&r->enrich_cur, ne, memory_order_release);
+		*o->enrich = ne;
+	}
 	gen = atomic_fetch_add_explicit(&r->sigs_gen, 1, memory_order_acq_rel) + 1;
-	*o->sigs = ns;
 	for (i = 0; i < r->n; i++) {
 		worker *w = &r->w[i];
 		while (!atomic_load(&w->done) && atomic_load_explicit(&w->acked_gen, memory_order_acquire) != gen)
 			sleep_ms(2);
 	}
 	mt_sigs_free(old);
-	r->reloads++;
-	mt_log_notice("reload: %zu signatures from %s", mt_sigs_count(ns), o->sigs_dir);
-	if (o->enrich)
-		mt_warn("reload: the attribution databases are reopened by SIGHUP only with one "
-			"worker reading files; these workers keep the set opened at start");
+	mt_enrich_close(olde);
+	if (ns) {
+		r->reloads++;
+		mt_log_notice("reload: %zu signatures from %s", mt_sigs_count(ns), o->sigs_dir);
+	}
 }
 
 static int workers_setup(run *r, char *err, size_t errlen)
@@ -373,7 +429,8 @@ static int workers_setup(run *r, char *err, size_t errlen)
 		if (r->nodes)
 			mt_engine_share_nodes(w->eng, r->nodes, &r->nodes_mu);
 		mt_engine_set_sigs(w->eng, *o->sigs);
-		mt_engine_set_enrich(w->eng, o->enrich);
+		w->enrich = o->enrich ? *o->enrich : NULL;
+		mt_engine_set_enrich(w->eng, w->enrich);
 		if (o->nifaces) {
 			w->live = mt_live_open(o->ifaces, o->nifaces, r->n > 1 ? fanout : NULL, o->cfg->filter,
 					       &o->live, err, errlen);
@@ -403,6 +460,7 @@ int mt_run(const mt_run_opts *o, mt_stats *totals)
 		r.n = o->nfiles > 0 ? o->nfiles : 1; /* offline, one worker per file at most */
 	r.t0_ns = mono_ns();
 	atomic_init(&r.sigs_cur, *o->sigs);
+	atomic_init(&r.enrich_cur, o->enrich ? *o->enrich : NULL);
 	r.w = calloc((size_t)r.n, sizeof(*r.w));
 	/* Several workers share the output through one lock per record. */
 	r.sink = r.n > 1 ? mt_sink_locked_new(o->sink, 0) : o->sink;

@@ -27,7 +27,8 @@ typedef struct mt_run_opts {
 				       * thread-safe (the Redis sink), or NULL */
 	mt_sigs **sigs;               /* in force (may point to NULL); SIGHUP replaces *sigs */
 	const char *sigs_dir;         /* where SIGHUP reloads from ("" or NULL: no reload) */
-	const struct mt_enrich *enrich; /* attribution databases every worker uses, or NULL */
+	struct mt_enrich **enrich;    /* attribution databases in force (may point to NULL, or be
+				       * NULL); SIGHUP replaces *enrich when non-NULL */
 	/* After the sockets are open and the engines made, before the first packet
 	 * (dropping root). Nonzero stops the run with exit status 2. May be NULL. */
 	int (*ready)(void *ctx);
@@ -43,7 +44,7 @@ typedef struct mt_run_opts {
  * Runs the workers until the files are read, the packet count is reached,
  * or SIGTERM/SIGINT; every flow is then flushed. Statistics go to the log
  * every cfg->stats_interval seconds and on SIGUSR1; SIGHUP reloads the
- * signatures. If totals is non-NULL it gets the final counters. Returns the
+ * signatures and the attribution databases. If totals is non-NULL it gets the final counters. Returns the
  * exit status: 0, 1 (a file or the capture failed), 2 (setup failed).
  */
 int mt_run(const mt_run_opts *o, mt_stats *totals);

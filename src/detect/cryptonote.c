@@ -29,6 +29,7 @@
  */
 #include "detect/builtin.h"
 #include "detect/detector.h"
+#include "detect/prefilter.h"
 #include "util/json.h"
 
 #include <stdarg.h>
@@ -1338,6 +1339,13 @@ static int cn_on_packet(void *global, void *state, const mt_flow_view *fv, const
 	return MT_UNDECIDED;
 }
 
+/* API 3: the first-byte rule of scan_lines, before any state is made (prefilter.h). */
+static int cryptonote_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	(void)global, (void)pv;
+	return mt_prefilter_jsonl(fv);
+}
+
 const mt_detector mt_detect_cryptonote = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "cryptonote",
@@ -1349,4 +1357,5 @@ const mt_detector mt_detect_cryptonote = {
 	.fini = NULL,
 	.on_packet = cn_on_packet,
 	.flow_free = NULL,
+	.prefilter = cryptonote_prefilter,
 };

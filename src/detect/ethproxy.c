@@ -27,6 +27,7 @@
  */
 #include "detect/builtin.h"
 #include "detect/detector.h"
+#include "detect/prefilter.h"
 #include "util/json.h"
 
 #include <stdarg.h>
@@ -792,6 +793,13 @@ static int ethproxy_on_packet(void *global, void *state, const mt_flow_view *fv,
 	return ans;
 }
 
+/* API 3: the first-byte rule of scan_lines, before any state is made (prefilter.h). */
+static int ethproxy_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	(void)global, (void)pv;
+	return mt_prefilter_jsonl(fv);
+}
+
 const mt_detector mt_detect_ethproxy = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "ethproxy",
@@ -803,4 +811,5 @@ const mt_detector mt_detect_ethproxy = {
 	.fini = NULL,
 	.on_packet = ethproxy_on_packet,
 	.flow_free = NULL,
+	.prefilter = ethproxy_prefilter,
 };

@@ -2209,6 +2209,22 @@ static int httpmine_on_packet(void *global, void *state, const mt_flow_view *fv,
 	return ans;
 }
 
+/*
+ * API 3: on_packet's first rules before any state is made: not TCP, or the
+ * server spoke first on a connection seen from its start. (A client's first
+ * bytes that are not a request line are not enough: a hole in the stream
+ * before the head ends makes the detector look for a request after it.)
+ */
+static int httpmine_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	(void)global, (void)pv;
+	if (fv->l4proto != 6)
+		return MT_EXCLUDED;
+	if (fv->dir_certain && !fv->midstream[0] && fv->len[0] == 0 && fv->len[1] > 0)
+		return MT_EXCLUDED;
+	return MT_UNDECIDED;
+}
+
 const mt_detector mt_detect_httpmine = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "http-mining",
@@ -2220,4 +2236,5 @@ const mt_detector mt_detect_httpmine = {
 	.fini = NULL,
 	.on_packet = httpmine_on_packet,
 	.flow_free = NULL,
+	.prefilter = httpmine_prefilter,
 };

@@ -63,6 +63,7 @@
 struct mt_ndpi {
 	struct ndpi_detection_module_struct *mod;
 	int labels_only; /* done at the first classification (mt_ndpi_set_labels_only) */
+	uint32_t max_packets; /* give up after this many packets (mt_ndpi_set_max_packets) */
 };
 
 struct mt_ndpi_flow {
@@ -111,6 +112,7 @@ mt_ndpi *mt_ndpi_new(void)
 		fprintf(stderr, "minetrace: nDPI: out of memory\n");
 		return NULL;
 	}
+	n->max_packets = MT_NDPI_MAX_PACKETS;
 	pthread_mutex_lock(&mt_ndpi_init_lock);
 	n->mod = module_create();
 	pthread_mutex_unlock(&mt_ndpi_init_lock);
@@ -316,9 +318,9 @@ int mt_ndpi_feed(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir)
 
 	if (proto_known(&f->proto)) {
 		if (n->labels_only || !ndpi_extra_dissection_possible(n->mod, &f->nf) ||
-		    f->npkts >= MT_NDPI_MAX_PACKETS)
+		    f->npkts >= n->max_packets)
 			f->done = 1;
-	} else if (f->npkts >= MT_NDPI_MAX_PACKETS) {
+	} else if (f->npkts >= n->max_packets) {
 		finish(n, f);
 	}
 	return f->done;
@@ -328,6 +330,12 @@ void mt_ndpi_set_labels_only(mt_ndpi *n, int on)
 {
 	if (n)
 		n->labels_only = on != 0;
+}
+
+void mt_ndpi_set_max_packets(mt_ndpi *n, uint32_t max)
+{
+	if (n)
+		n->max_packets = max == 0 ? 1 : max > UINT16_MAX ? UINT16_MAX : max;
 }
 
 void mt_ndpi_result(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info)

@@ -65,6 +65,12 @@ int mt_ndpi_feed(mt_ndpi *n, mt_ndpi_flow *f, const mt_pkt *p, int dir);
  */
 void mt_ndpi_set_labels_only(mt_ndpi *n, int on);
 
+/*
+ * Packets given to nDPI before it gives up on a flow (ndpi_detection_giveup:
+ * its guess from ports and addresses); MT_NDPI_MAX_PACKETS by default, 1..65535.
+ */
+void mt_ndpi_set_max_packets(mt_ndpi *n, uint32_t max);
+
 /* Fills *info from nDPI's state of the flow now (after mt_ndpi_feed returned 1, say). */
 void mt_ndpi_result(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info);
 

@@ -50,6 +50,11 @@ void mt_ndpi_set_labels_only(mt_ndpi *n, int on)
 	(void)n, (void)on;
 }
 
+void mt_ndpi_set_max_packets(mt_ndpi *n, uint32_t max)
+{
+	(void)n, (void)max;
+}
+
 void mt_ndpi_giveup(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info)
 {
 	(void)n, (void)f;

@@ -18,6 +18,7 @@
  */
 #include "detect/builtin.h"
 #include "detect/detector.h"
+#include "detect/prefilter.h"
 #include "util/json.h"
 
 #include <stdarg.h>
@@ -1348,6 +1349,13 @@ static int stratum_on_packet(void *global, void *state, const mt_flow_view *fv,
 	return MT_UNDECIDED;
 }
 
+/* API 3: the first-byte rule of scan_lines, before any state is made (prefilter.h). */
+static int stratum_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	(void)global, (void)pv;
+	return mt_prefilter_jsonl(fv);
+}
+
 const mt_detector mt_detect_stratum = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "stratum",
@@ -1359,4 +1367,5 @@ const mt_detector mt_detect_stratum = {
 	.fini = NULL,
 	.on_packet = stratum_on_packet,
 	.flow_free = NULL,
+	.prefilter = stratum_prefilter,
 };

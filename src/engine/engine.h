@@ -38,6 +38,7 @@ typedef struct mt_engine_cfg {
 	int stage_clock;          /* time the stages on sampled packets (stats.stage_ns); off by default */
 	uint32_t update_interval; /* seconds of packet time between "update" records */
 	uint32_t dns_cache_entries; /* addresses the DNS answer cache holds (0: no cache) */
+	uint32_t ndpi_max_packets; /* packets of a flow given to nDPI before it gives up */
 } mt_engine_cfg;
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg);

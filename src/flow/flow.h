@@ -12,7 +12,7 @@
 
 /* Defaults; every one can be overridden by the config file. */
 #define MT_FLOW_DEFAULT_MAX_FLOWS 500000u
-#define MT_FLOW_DEFAULT_MEMCAP (256ull << 20)   /* bytes: flows + what the engine accounts */
+#define MT_FLOW_DEFAULT_MEMCAP (128ull << 20)   /* bytes: flows + what the engine accounts (README: Speed and memory) */
 #define MT_FLOW_DEFAULT_TCP_NEW_TIMEOUT 30      /* s: handshake not completed */
 #define MT_FLOW_DEFAULT_TCP_EST_TIMEOUT 600     /* s: established (pool sessions are quiet) */
 #define MT_FLOW_DEFAULT_TCP_CLOSED_TIMEOUT 10   /* s: after FIN both ways or RST */
