@@ -305,6 +305,31 @@ START_TEST(test_not_a_capture)
 }
 END_TEST
 
+/* --list-detectors: each built-in with the transport it is fed (the timing detector wants TCP packets). */
+START_TEST(test_list_detectors)
+{
+	char *out;
+	const char *names[] = {"stratum ", "cryptonote ", "ethproxy ", "http-mining ", "names ",
+			       "stratum-v2 ", "behaviour ", "ndpi "};
+	int rc;
+
+	{
+		char *argv[] = {(char *)minetrace(), "--no-plugins", "--list-detectors", NULL};
+		rc = mt_run(argv, tmp_out, tmp_err);
+	}
+	ck_assert_int_eq(rc, 0);
+	out = mt_slurp(tmp_out, NULL);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *l = strstr(out, names[i]);
+
+		ck_assert_msg(l != NULL, "%s missing:\n%s", names[i], out);
+		l += strspn(l + strlen(names[i]), " ") + strlen(names[i]);
+		ck_assert_msg(strncmp(l, "tcp", 3) == 0, "%s: %.20s", names[i], l);
+	}
+	free(out);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	char *errtext;
@@ -409,6 +434,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_check_signatures);
 	tcase_add_test(tc, test_sighup_reload);
 	tcase_add_test(tc, test_not_a_capture);
+	tcase_add_test(tc, test_list_detectors);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_usage_and_stats);

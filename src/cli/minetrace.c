@@ -566,10 +566,12 @@ static int list_detectors(const mt_detect_reg *r)
 	printf("%-20s %-8s %-10s %s\n", "NAME", "WANTS", "API", "ORIGIN / DESCRIPTION");
 	for (i = 0; i < r->n; i++) {
 		const mt_detector *d = r->det[i];
+		/* MT_WANT_TCP_PACKETS (every segment, payload or not) is TCP too */
+		int tcp = (d->wants & (MT_WANT_TCP | MT_WANT_TCP_PACKETS)) != 0;
+		int udp = (d->wants & MT_WANT_UDP) != 0;
+
 		printf("%-20s %-8s %-10u %s: %s\n", d->name,
-		       (d->wants & MT_WANT_TCP) && (d->wants & MT_WANT_UDP) ? "tcp,udp"
-		       : (d->wants & MT_WANT_TCP)			    ? "tcp"
-									    : "udp",
+		       tcp && udp ? "tcp,udp" : tcp ? "tcp" : udp ? "udp" : "-",
 		       d->api_version, r->origin[i], d->description ? d->description : "");
 	}
 	printf("%-20s %-8s %-10s %s: nDPI %s (labels, SNI, HTTP host and agent)\n", "ndpi", "tcp,udp",
