@@ -489,7 +489,8 @@ static int slot_put(cslot *s, int i, const mt_jw *w)
 		s->buf = nb;
 		s->cap = (uint32_t)need;
 	}
-	memcpy(s->buf + (i ? s->len[0] : 0), w->buf, w->len);
+	if (w->len) /* an empty part may meet a slot that never had a buffer */
+		memcpy(s->buf + (i ? s->len[0] : 0), w->buf, w->len);
 	s->len[i] = (uint32_t)w->len;
 	return 0;
 }
