@@ -1,12 +1,14 @@
 -- hitstore.lua - minetrace's Redis hit store writer (schema: README "Redis hit store").
 -- Loaded once with SCRIPT LOAD, called with EVALSHA; idempotent on hit_id.
 -- ARGV: op json ip probe hit_id ts(s) flow_start(us) now(s) maxlen seen_ttl(s) fast [protocol coin
---   pool_host wallet worker agent, then the same as cjson.encode writes them]: fast '1' = a record
---   without miner/estimate whose mining fields ('' = absent) are given, so no decode; '0' = decode
--- op 'all'    KEYS: site, site:hits, site:flows, mt:hits, mt:sites -> 1 new, 0 duplicate
+--   pool_host wallet worker agent, then how cjson.encode writes each: '' = '"' .. value .. '"',
+--   '?' = quote it here]: fast '1' = a record without miner/estimate whose mining fields ('' =
+--   absent) are given, so no decode; '0' = decode
+-- op 'all'    KEYS: site, site:hits, site:flows, mt:hits, mt:sites -> 0 duplicate, else 1 + 2 x
+--             (bit i-1 set: the hit's value of array i (protocols .. probes) is in that array now)
 -- op 'site'   KEYS: site, site:hits, site:flows -> {new, new_site, last_seen, index keys...}
 -- op 'stream' KEYS: mt:hits, mt:hits:seen{mt:hits} -> 1 added, 0 duplicate
--- op 'many'   several hits of op 'all' in one call (see the end)
+-- op 'many'   several hits in one call, some of them lean (see the end)
 local function I(x) return string.format('%d', x) end
 local function T(x) if type(x) == 'table' then return x end return {} end
 local function N(x) if type(x) == 'number' then return x end return nil end
@@ -36,29 +38,48 @@ local function quote(v)
   if string.find(v, '[%c"\\/\128-\255]') then return cjson.encode(v) end
   return '"' .. v .. '"'
 end
--- one hit (the parameters shadow the globals: the body reads KEYS and ARGV as for a single call)
-local function one(KEYS, ARGV)
-  local op, js, ip, probe, hid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-  local ts, fstart, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
-  local tss, nows = ARGV[6], ARGV[8] -- integers as the writer printed them: no string.format
+local function nz(x) if x ~= '' then return x end return nil end
+-- one hit. k1..k5: the keys of op 'all' (op 'stream': mt:hits, its seen set). kind: 'P' plain
+-- record, fields A[ai..ai+5] and their encodings A[ai+6..ai+11] given; 'E' the same, then
+-- community_id, mining.algo, the miner's 13 enrichment values, estimate flag ('1' = present) and
+-- its 7 values (A[ai+12..ai+34]; numbers as JSON number text, strings as decoded, '' = absent),
+-- which stand for the decoded record; 'J' decode the record
+local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows, maxlen, ttl, kind, A, ai)
+  local ts, now = tonumber(tss), tonumber(nows) -- tss, nows: integers as the writer printed them
   if op == 'stream' then
-    if redis.call('ZADD', KEYS[2], 'NX', nows, hid) == 0 then return 0 end
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. I(now - tonumber(ARGV[10])))
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[9], '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
+    if redis.call('ZADD', k2, 'NX', nows, hid) == 0 then return 0 end
+    redis.call('ZREMRANGEBYSCORE', k2, '-inf', '(' .. I(now - tonumber(ttl)))
+    redis.call('XADD', k1, 'MAXLEN', '~', maxlen, '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
     return 1
   end
-  local site, hits, flows = KEYS[1], KEYS[2], KEYS[3]
+  local site, hits, flows = k1, k2, k3
   local new = redis.call('ZADD', hits, 'NX', tss, hid)
   if new == 0 and op == 'all' then return 0 end
   local h
-  local fast = ARGV[11] == '1'
-  if fast then
-    -- the writer passed the mining fields of a record without miner/estimate (ARGV[12..17]) and
-    -- their cjson encodings (ARGV[18..23]): no decode, no quoting
-    h = {mining = {protocol = ARGV[12], coin = ARGV[13], pool_host = ARGV[14], wallet = ARGV[15],
-      worker = ARGV[16], agent = ARGV[17]}}
-  else
+  local fast = kind == 'P'
+  if kind == 'J' then
     h = cjson.decode(js)
+  else
+    -- the writer extracted the fields: no decode (strings are exactly what cjson.decode gives,
+    -- numbers are converted as it converts them)
+    h = {mining = {protocol = A[ai], coin = A[ai + 1], pool_host = A[ai + 2], wallet = A[ai + 3],
+      worker = A[ai + 4], agent = A[ai + 5]}}
+    if kind == 'E' then
+      local b = ai + 12
+      h.community_id = nz(A[b])
+      h.mining.algo = nz(A[b + 1])
+      h.miner = {geo = {country = nz(A[b + 2]), subdivision = nz(A[b + 3]), city = nz(A[b + 4]),
+          city_zh = nz(A[b + 5]), latitude = tonumber(A[b + 6]), longitude = tonumber(A[b + 7])},
+        asn = {number = tonumber(A[b + 8]), org = nz(A[b + 9])},
+        enterprise = {company = nz(A[b + 10]), credit_code = nz(A[b + 11]), site_address = nz(A[b + 12]),
+          kind = nz(A[b + 13])},
+        verdict = nz(A[b + 14])}
+      if A[b + 15] == '1' then
+        h.estimate = {algo = nz(A[b + 16]), hashrate_hs = tonumber(A[b + 17]),
+          hashrate_low_hs = tonumber(A[b + 18]), hashrate_high_hs = tonumber(A[b + 19]),
+          power_w = {low = tonumber(A[b + 20]), best = tonumber(A[b + 21]), high = tonumber(A[b + 22])}}
+      end
+    end
   end
   local m, mi = T(h.mining), T(h.miner)
   local geo, asn, ent = T(mi.geo), T(mi.asn), T(mi.enterprise)
@@ -107,26 +128,37 @@ local function one(KEYS, ARGV)
   local vals = {S(m.protocol), S(m.coin), S(m.pool_host), S(m.wallet), S(m.worker), S(m.agent), probe}
   local added = {}
   local arr = {}
+  local pres, bit = 0, 1 -- which values are in their arrays after this hit (the reply of op 'all')
   for i = 1, 7 do
     local v, c = vals[i], cur[4 + i]
     if v then
       local ev
-      if fast and i < 7 then ev = ARGV[17 + i] else ev = quote(v) end
+      if kind ~= 'J' and i < 7 then
+        ev = A[ai + 5 + i]
+        if ev == '' then ev = '"' .. v .. '"' elseif ev == '?' then ev = quote(v) end
+      else
+        ev = quote(v)
+      end
       if not c then
         c = '[' .. ev .. ']'
         sv(F_[4 + i], c)
         added[i] = true
+        pres = pres + bit
       elseif not has(c, ev) then
         local a = cjson.decode(c)
         if #a < 64 then
           a[#a + 1] = v
           c = cjson.encode(a)
           sv(F_[4 + i], c)
+          pres = pres + bit
         end
         added[i] = true
+      else
+        pres = pres + bit
       end
     end
     arr[i] = c
+    bit = bit * 2
   end
   -- enrichment: from the latest hit (packet time) that carries it
   local eidx = false
@@ -224,32 +256,73 @@ local function one(KEYS, ARGV)
   end
   local zchg = isnew or ls ~= prev
   if op == 'all' then
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
-    if zchg then redis.call('ZADD', KEYS[5], 'GT', lss, ip) end
+    redis.call('XADD', k4, 'MAXLEN', '~', maxlen, '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
+    if zchg then redis.call('ZADD', k5, 'GT', lss, ip) end
     for i = 1, #nidx do redis.call('SADD', nidx[i], ip) end
-    return 1
+    return 1 + 2 * pres
   end
   local r = {1, isnew and 1 or 0, lss}
   for i = 1, #nidx do r[#r + 1] = nidx[i] end
   return r
 end
+-- A lean hit: the writer knows, from the replies of this connection, that every value of the hit
+-- (protocol .. agent, probe) is already in the site's arrays, and so that the full path would
+-- change none of them, nor any index set. It changes what every hit changes: hits, updated,
+-- last_seen / first_seen, the evidence zset, the stream, mt:sites, the hit event. Arrays and index
+-- sets only grow, so the writer's knowledge stays true unless someone deletes keys; the check
+-- below (the site hash is there and lists this probe) catches a deleted site, and -1 (nothing
+-- written) sends the writer back to the full path.
+local function lean(site, hits, ksites, kstream, js, ip, probe, qprobe, hid, tss, fstart, nows, maxlen)
+  local cur = redis.call('HMGET', site, 'first_seen', 'last_seen', 'hits', 'probes')
+  if not cur[3] or not cur[4] or not has(cur[4], qprobe) then return -1 end
+  if redis.call('ZADD', hits, 'NX', tss, hid) == 0 then return 0 end
+  local ts = tonumber(tss)
+  local set = {'updated', nows, 'hits', I(tonumber(cur[3]) + 1)}
+  local fsv = math.floor((tonumber(fstart) or ts * 1e6) / 1e6)
+  local fs = tonumber(cur[1])
+  if not fs or fsv < fs then set[5] = 'first_seen'; set[6] = I(fsv) end
+  local ls = tonumber(cur[2])
+  local zchg = not ls or ts > ls
+  if zchg then set[#set + 1] = 'last_seen'; set[#set + 1] = tss end
+  redis.call('HSET', site, unpack(set))
+  redis.call('PUBLISH', 'mt:events', '{"type":"hit","site":"' .. ip .. '","hit_id":"' .. hid .. '","probe":"' .. probe .. '"}')
+  redis.call('XADD', kstream, 'MAXLEN', '~', maxlen, '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
+  if zchg then redis.call('ZADD', ksites, 'GT', tss, ip) end
+  return 1
+end
 if ARGV[1] == 'many' then
-  -- KEYS: mt:hits, mt:sites, then site, site:hits, site:flows per hit; ARGV: 'many', n, then per hit
-  -- the 22 ARGV of op 'all' after the op (fields '' when fast is '0'). One reply per hit: 1 new,
-  -- 0 duplicate, or that hit's error (the others still run: each hit is its own unit as before)
-  local n, r = tonumber(ARGV[2]), {}
-  for i = 0, n - 1 do
-    local b = 2 + 22 * i
-    local ok, v = pcall(one, {KEYS[3 + 3 * i], KEYS[4 + 3 * i], KEYS[5 + 3 * i], KEYS[1], KEYS[2]},
-      {'all', unpack(ARGV, b + 1, b + 22)})
-    if ok then
-      r[i + 1] = v
-    elseif type(v) == 'table' and v.err then
-      r[i + 1] = {err = v.err}
+  -- KEYS: mt:hits, mt:sites, then per hit: site, site:hits (and site:flows unless lean).
+  -- ARGV: 'many', n, probe, now, maxlen, seen_ttl, then per hit: kind json ip hit_id ts flow_start,
+  -- then kind 'L' (lean): nothing; 'J': nothing; 'P': the 12 field values of op 'all'; 'E': those
+  -- and 23 more (see one()). One reply per hit: 0 duplicate, -1 lean refused (nothing written),
+  -- 1 + 2 x presence bits (as op 'all'), or that hit's error (the others still run: each hit is
+  -- its own unit)
+  local n, probe, nows, maxlen, ttl = tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+  local qprobe = quote(probe)
+  local r, a, k = {}, 7, 3
+  for i = 1, n do
+    local kind = ARGV[a]
+    local ok, v
+    if kind == 'L' then
+      ok, v = pcall(lean, KEYS[k], KEYS[k + 1], KEYS[2], KEYS[1], ARGV[a + 1], ARGV[a + 2], probe, qprobe,
+        ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], nows, maxlen)
+      k = k + 2
+      a = a + 6
     else
-      r[i + 1] = {err = 'ERR ' .. tostring(v)}
+      ok, v = pcall(one, 'all', KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[1], KEYS[2], ARGV[a + 1], ARGV[a + 2],
+        probe, ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], nows, maxlen, ttl, kind, ARGV, a + 6)
+      k = k + 3
+      a = a + 6 + ((kind == 'P' and 12) or (kind == 'E' and 35) or 0)
+    end
+    if ok then
+      r[i] = v
+    elseif type(v) == 'table' and v.err then
+      r[i] = {err = v.err}
+    else
+      r[i] = {err = 'ERR ' .. tostring(v)}
     end
   end
   return r
 end
-return one(KEYS, ARGV)
+return one(ARGV[1], KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6],
+  ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11] == '1' and 'P' or 'J', ARGV, 12)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,12 +31,17 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/sha1.h"
+#include "util/siphash.h"
 
 #define NTOK 2048
 #define IPMAX 64
 #define KEYMAX 96
 #define NFAST 6 /* mining.protocol coin pool_host wallet worker agent */
-#define QMAX 1024 /* their quoted forms together; longer: the script decodes the record */
+#define NEXT 22   /* kind 'E': community_id, mining.algo, 13 miner values, 7 estimate values */
+#define NF (NFAST + NEXT)
+#define QMAX 1024 /* the fast fields' quoted forms together; longer: the script decodes the record */
+#define NARR 7    /* the site's arrays: the fast fields, then probes */
+#define KVMAX 512 /* longer values are never remembered (their hits take the full path) */
 
 typedef struct prep {
 	uint32_t off, len; /* record in the arena */
@@ -45,17 +51,49 @@ typedef struct prep {
 	char k_site[KEYMAX], k_hits[KEYMAX], k_flows[KEYMAX];
 	char hid[41];
 	char ts[24], fstart[24];
-	/* the script's fields of a record without miner/estimate (raw JSON strings without escapes,
-	 * so equal to their decoded values): the script then skips cjson.decode; fast = 0: decode */
-	int fast;
-	uint32_t fo[NFAST], fl[NFAST];
-	/* and each one as cjson.encode writes it (printable ASCII only; '/' as "\/"), so the script
-	 * need not scan it to quote it */
+	/* kind 'P': a record without miner/estimate whose fast fields are given to the script (raw
+	 * JSON strings without escapes, so equal to their decoded values); 'E': a record with them
+	 * whose fields the script reads are all given (strings so, numbers as their JSON text); 'J':
+	 * the script decodes the record. Fields: arena offset and length (length 0: absent) */
+	int kind;
+	int est;    /* 'E': the record has an estimate object */
+	int nolean; /* the script refused this hit's lean path: send it in full */
+	int lean;   /* sent lean in the current call */
+	uint32_t fo[NF], fl[NF];
+	/* and each fast field as cjson.encode writes it: qm 0 '"' value '"' (printable ASCII without
+	 * '/'), 1 qb[qo..] ('/' as "\/"), 2 the script quotes it (UTF-8) */
 	char qb[QMAX];
 	uint32_t qo[NFAST], ql[NFAST];
+	uint8_t qm[NFAST];
 	const char *argv[19 + 2 * NFAST]; /* EVALSHA sha n, 5 keys, 10 args, fast flag, fields, quoted */
 	size_t lens[19 + 2 * NFAST];
 } prep;
+
+/*
+ * What the sink knows it stored, for lean hits: a set of 64-bit keyed hashes of (site, array,
+ * value), each meaning "this value is in this site's array" (protocols, coins, pools, wallets,
+ * workers, agents, probes), learnt from the script's replies on this connection. A hit whose
+ * values are all known would change no array and no index set (index keys are added exactly
+ * when an array value is), so it can take the script's lean path, which skips them and most
+ * arguments.
+ *
+ * Why that stays true with many probes: arrays and index sets only grow (an array stops at 64
+ * values, and a value that did not fit is never reported present), so what any writer saw
+ * there stays there, whoever writes after. Only a deletion breaks it. The lean path checks the
+ * site hash is there and lists this probe, so an operator's DEL of a site (or of all mt:*,
+ * FLUSHDB) costs one refused lean hit, after which the sink forgets everything and resends in
+ * full. What that check cannot see (someone HDELs a single array field, or deletes a site that
+ * another writer recreated, with this probe, before this sink's next hit) heals when the
+ * knowledge is dropped: on every reconnect, cluster redirect or topology refresh, script reload,
+ * when the table fills, and at the latest every MT_REDIS_KNOW_TTL_S seconds. An operator who
+ * edits sites by hand and wants them exact at once restarts the probes.
+ */
+typedef struct know {
+	uint64_t *t;  /* open addressing, 0 = empty */
+	size_t cap, n; /* cap: a power of two */
+	uint8_t key[16];
+	uint64_t born_ms, sig;
+} know;
 
 typedef struct counter {
 	const char *name;
@@ -98,6 +136,8 @@ typedef struct rsink {
 	size_t cmdcap;
 	mt_redis_stats t;       /* thread-side counters */
 	int logged_down;
+	int no_lean;
+	know kn;
 } rsink;
 
 /* ---- URL ---- */
@@ -373,6 +413,102 @@ static size_t take(rsink *s, size_t max)
 	return n;
 }
 
+/* ---- what the sink knows it stored (see struct know) ---- */
+
+static void know_clear(know *k)
+{
+	if (k->t && k->n)
+		memset(k->t, 0, k->cap * sizeof(*k->t));
+	k->n = 0;
+	k->born_ms = mono_ms();
+}
+
+/* Hash of (ip, array i, value); 0 when the value is too long to remember. */
+static uint64_t know_hash(const know *k, const char *ip, int i, const char *v, size_t vl)
+{
+	uint8_t b[IPMAX + 2 + KVMAX];
+	size_t il = strlen(ip);
+	if (vl > KVMAX || il >= IPMAX)
+		return 0;
+	memcpy(b, ip, il);
+	b[il] = '\0';
+	b[il + 1] = (uint8_t)i;
+	memcpy(b + il + 2, v, vl);
+	uint64_t h = mt_siphash24(k->key, b, il + 2 + vl);
+	return h ? h : 1;
+}
+
+static int know_has(const know *k, uint64_t h)
+{
+	if (!k->t || !h)
+		return 0;
+	for (size_t i = h & (k->cap - 1);; i = (i + 1) & (k->cap - 1)) {
+		if (k->t[i] == h)
+			return 1;
+		if (!k->t[i])
+			return 0;
+	}
+}
+
+static void know_add(know *k, uint64_t h)
+{
+	if (!k->t || !h || know_has(k, h))
+		return;
+	if (k->n >= k->cap / 2) /* full enough: start over (one full hit per site relearns it) */
+		know_clear(k);
+	size_t i = h & (k->cap - 1);
+	while (k->t[i])
+		i = (i + 1) & (k->cap - 1);
+	k->t[i] = h;
+	k->n++;
+}
+
+/* Value of array i (0..5 the fast fields, 6 the probe) of a record: pointer and length. */
+static const char *arr_val(const rsink *s, const prep *r, int i, size_t *len)
+{
+	if (i == NFAST) {
+		*len = strlen(s->probe);
+		return s->probe;
+	}
+	*len = r->fl[i];
+	return (const char *)s->ab + r->fo[i];
+}
+
+/* 1 when every value of r's arrays is known to be in its site's arrays. */
+static int know_all(const rsink *s, const prep *r)
+{
+	for (int i = 0; i < NARR; i++) {
+		size_t l;
+		const char *v = arr_val(s, r, i, &l);
+		if (l && !know_has(&s->kn, know_hash(&s->kn, r->ip, i, v, l)))
+			return 0;
+	}
+	return 1;
+}
+
+/* The script says which of r's values are in their arrays now (bit i: array i). */
+static void know_learn(rsink *s, const prep *r, long long bits)
+{
+	for (int i = 0; i < NARR; i++) {
+		size_t l;
+		const char *v = arr_val(s, r, i, &l);
+		if (l && (bits >> i & 1))
+			know_add(&s->kn, know_hash(&s->kn, r->ip, i, v, l));
+	}
+}
+
+/* Drops the knowledge when the connection or the cluster changed, or it is old. */
+static void know_check(rsink *s)
+{
+	mt_rc_stats rs;
+	mt_rc_get_stats(s->rc, &rs);
+	uint64_t sig = rs.reconnects + rs.refreshes + rs.noscript + rs.moved + rs.ask;
+	if (sig != s->kn.sig || mono_ms() - s->kn.born_ms >= MT_REDIS_KNOW_TTL_S * 1000u) {
+		s->kn.sig = sig;
+		know_clear(&s->kn);
+	}
+}
+
 /* ---- records ---- */
 
 static void tok_str(const uint8_t *j, const mt_json_tok *t, int n, int obj, const char *key, char *out,
@@ -412,6 +548,103 @@ static int valid_ip(const char *ip)
 	return 1;
 }
 
+/*
+ * Field fi of r from token i (negative: absent): a string without escapes (want 's') or a
+ * number (want 'n'); -1 when the value is of another kind (the script then decodes).
+ */
+static int field(prep *r, const mt_json_tok *t, int i, int fi, int want)
+{
+	r->fo[fi] = r->fl[fi] = 0;
+	if (i < 0 || t[i].type == MT_JSON_NULL)
+		return 0;
+	if (t[i].type != (want == 's' ? MT_JSON_STRING : MT_JSON_NUMBER))
+		return -1;
+	r->fo[fi] = r->off + t[i].start;
+	r->fl[fi] = t[i].len;
+	return 0;
+}
+
+/*
+ * The fields the script needs, so that it need not decode the record (struct prep). Sets
+ * r->kind to 'E' when the record has miner or estimate; -1 when the script must decode it.
+ */
+static int fields(rsink *s, prep *r, const uint8_t *j, const mt_json_tok *t, int n)
+{
+	static const char *const fk[NFAST] = { "protocol", "coin", "pool_host", "wallet", "worker", "agent" };
+	static const char *const geo_k[4] = { "country", "subdivision", "city", "city_zh" };
+	static const char *const ent_k[4] = { "company", "credit_code", "site_address", "kind" };
+	static const char *const hr_k[3] = { "hashrate_hs", "hashrate_low_hs", "hashrate_high_hs" };
+	static const char *const pw_k[3] = { "low", "best", "high" };
+	int mining = tok_obj(j, t, n, 0, "mining"), k;
+	size_t qn = 0;
+	int miner = mt_json_get(j, t, n, 0, "miner"), est = mt_json_get(j, t, n, 0, "estimate");
+
+	r->kind = miner >= 0 || est >= 0 ? 'E' : 'P';
+	for (k = 0; k < NFAST; k++) {
+		int i = mining < 0 ? -1 : mt_json_get(j, t, n, mining, fk[k]);
+		r->qm[k] = 0;
+		if (field(r, t, i, k, 's') < 0)
+			return -1;
+		for (uint32_t c = 0; c < r->fl[k]; c++) {
+			uint8_t ch = s->ab[r->fo[k] + c];
+			if (ch == '\\')
+				return -1; /* an escape: the raw bytes are not the value */
+			if (ch < 0x20 || ch > 0x7e)
+				r->qm[k] = 2; /* controls (invalid JSON anyway), UTF-8: the script's own quoting */
+			else if (ch == '/' && r->qm[k] == 0)
+				r->qm[k] = 1;
+		}
+		if (r->qm[k] != 1)
+			continue;
+		/* cjson.encode writes '/' as "\/" */
+		if (qn + 2 * (size_t)r->fl[k] + 2 > sizeof(r->qb))
+			return -1;
+		r->qo[k] = (uint32_t)qn;
+		r->qb[qn++] = '"';
+		for (uint32_t c = 0; c < r->fl[k]; c++) {
+			uint8_t ch = s->ab[r->fo[k] + c];
+			if (ch == '/')
+				r->qb[qn++] = '\\';
+			r->qb[qn++] = (char)ch;
+		}
+		r->qb[qn++] = '"';
+		r->ql[k] = (uint32_t)(qn - r->qo[k]);
+	}
+	if (r->kind == 'P')
+		return 0;
+	/* kind 'E': community_id, mining.algo, miner's geo (4 strings, 2 numbers), asn (number,
+	 * string), enterprise (4 strings), verdict, estimate's algo and 6 numbers */
+	int mo = tok_obj(j, t, n, 0, "miner"), eo = tok_obj(j, t, n, 0, "estimate");
+	int geo = tok_obj(j, t, n, mo, "geo"), asn = tok_obj(j, t, n, mo, "asn");
+	int ent = tok_obj(j, t, n, mo, "enterprise"), pw = tok_obj(j, t, n, eo, "power_w");
+#define G(obj, key) ((obj) < 0 ? -1 : mt_json_get(j, t, n, (obj), (key)))
+	int f = NFAST, bad = 0;
+	bad |= field(r, t, G(0, "community_id"), f++, 's');
+	bad |= field(r, t, G(mining, "algo"), f++, 's');
+	for (k = 0; k < 4; k++)
+		bad |= field(r, t, G(geo, geo_k[k]), f++, 's');
+	bad |= field(r, t, G(geo, "latitude"), f++, 'n');
+	bad |= field(r, t, G(geo, "longitude"), f++, 'n');
+	bad |= field(r, t, G(asn, "number"), f++, 'n');
+	bad |= field(r, t, G(asn, "org"), f++, 's');
+	for (k = 0; k < 4; k++)
+		bad |= field(r, t, G(ent, ent_k[k]), f++, 's');
+	bad |= field(r, t, G(mo, "verdict"), f++, 's');
+	bad |= field(r, t, G(eo, "algo"), f++, 's');
+	for (k = 0; k < 3; k++)
+		bad |= field(r, t, G(eo, hr_k[k]), f++, 'n');
+	for (k = 0; k < 3; k++)
+		bad |= field(r, t, G(pw, pw_k[k]), f++, 'n');
+#undef G
+	r->est = eo >= 0;
+	if (bad)
+		return -1;
+	for (k = NFAST; k < NF; k++) /* strings without escapes only */
+		if (r->fl[k] && memchr(s->ab + r->fo[k], '\\', r->fl[k]))
+			return -1;
+	return 0;
+}
+
 /* Fills r's keys, hit id and times from its JSON. 0, or -EINVAL for a record we cannot store. */
 static int prep_rec(rsink *s, prep *r)
 {
@@ -438,43 +671,7 @@ static int prep_rec(rsink *s, prep *r)
 		tus = fus;
 	if (!fus)
 		fus = tus;
-	/* plain records: hand the script its fields so it need not decode the JSON */
-	static const char *const fk[NFAST] = { "protocol", "coin", "pool_host", "wallet", "worker", "agent" };
-	int mining = tok_obj(j, t, n, 0, "mining");
-	size_t qn = 0;
-	r->fast = mt_json_get(j, t, n, 0, "miner") < 0 && mt_json_get(j, t, n, 0, "estimate") < 0;
-	for (int k = 0; k < NFAST && r->fast; k++) {
-		int i = mining < 0 ? -1 : mt_json_get(j, t, n, mining, fk[k]);
-		r->fo[k] = r->fl[k] = r->qo[k] = r->ql[k] = 0;
-		if (i < 0 || t[i].type == MT_JSON_NULL)
-			continue;
-		if (t[i].type != MT_JSON_STRING) {
-			r->fast = 0;
-			break;
-		}
-		r->fo[k] = r->off + t[i].start;
-		r->fl[k] = t[i].len;
-		if (t[i].len == 0)
-			continue;
-		if (qn + 2 * (size_t)t[i].len + 2 > sizeof(r->qb)) {
-			r->fast = 0;
-			break;
-		}
-		r->qo[k] = (uint32_t)qn;
-		r->qb[qn++] = '"';
-		for (uint32_t c = 0; c < t[i].len && r->fast; c++) {
-			uint8_t ch = j[t[i].start + c];
-			if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
-				r->fast = 0; /* escapes, controls, UTF-8: the script's own quoting */
-			else if (ch == '/') {
-				r->qb[qn++] = '\\';
-				r->qb[qn++] = '/';
-			} else
-				r->qb[qn++] = (char)ch;
-		}
-		r->qb[qn++] = '"';
-		r->ql[k] = (uint32_t)(qn - r->qo[k]);
-	}
+	r->kind = fields(s, r, j, t, n) < 0 ? 'J' : (r->kind == 'E' ? 'E' : 'P');
 	tok_str(j, t, n, hit, "seq", seq, sizeof(seq));
 	tok_str(j, t, n, hit, "status", status, sizeof(status));
 	snprintf(r->fstart, sizeof(r->fstart), "%lld", (long long)fus);
@@ -499,6 +696,18 @@ static int prep_rec(rsink *s, prep *r)
 	snprintf(r->k_hits, sizeof(r->k_hits), "mt:site:{%s}:hits", r->ip);
 	snprintf(r->k_flows, sizeof(r->k_flows), "mt:site:{%s}:flows", r->ip);
 	return 0;
+}
+
+/* The 12 fast-field arguments of a 'P' or 'E' record: values, then quoted forms. */
+static int fast_args(const rsink *s, const prep *r, const char **a, size_t *l)
+{
+	for (int f = 0; f < NFAST; f++) {
+		a[f] = (const char *)s->ab + r->fo[f];
+		l[f] = r->fl[f];
+		a[NFAST + f] = r->qm[f] == 0 ? "" : r->qm[f] == 1 ? r->qb + r->qo[f] : "?";
+		l[NFAST + f] = r->qm[f] == 1 ? r->ql[f] : r->qm[f] == 0 ? 0 : 1;
+	}
+	return 2 * NFAST;
 }
 
 /* EVALSHA sha nkeys keys... op json ip probe hid ts fstart now maxlen ttl */
@@ -542,15 +751,9 @@ static int build_eval(rsink *s, prep *r, const char *op)
 			r->lens[i] = r->len;
 	if (op[1] != 't') {
 		r->lens[k] = 1;
-		a[k++] = r->fast ? "1" : "0";
-		for (int f = 0; f < NFAST && r->fast; f++) {
-			r->lens[k] = r->fl[f];
-			a[k++] = (const char *)s->ab + r->fo[f];
-		}
-		for (int f = 0; f < NFAST && r->fast; f++) {
-			r->lens[k] = r->ql[f];
-			a[k++] = r->qb + r->qo[f];
-		}
+		a[k++] = r->kind == 'P' ? "1" : "0";
+		if (r->kind == 'P')
+			k += fast_args(s, r, a + k, r->lens + k);
 	}
 	return k;
 }
@@ -598,16 +801,19 @@ static void free_replies(rsink *s, size_t n)
 
 /*
  * Not a cluster: up to MT_REDIS_HITS_PER_CALL records per EVALSHA (op 'many'), which spares the
- * script's per-call cost. Same counting and retry rules as one call per record.
+ * script's per-call cost; the values common to the call (probe, now, maxlen, seen TTL) are given
+ * once. A plain record whose values the sink knows stored goes lean (struct know). Same counting
+ * and retry rules as one call per record; a refused lean hit stays not done, marked nolean.
  */
 static int deliver_many(rsink *s, const size_t *map, size_t n)
 {
-	enum { PER = 10 + 2 * NFAST, HEAD = 7 }; /* ARGV per hit after the op; EVALSHA sha nkeys mt:hits mt:sites many n */
+	enum { PER = 6 + 2 * NFAST + NEXT + 1, HEAD = 11 }; /* most ARGV per hit; EVALSHA sha nkeys mt:hits mt:sites many n probe now maxlen ttl */
 	size_t g = MT_REDIS_HITS_PER_CALL, ncall = (n + g - 1) / g, na = ncall * HEAD + n * (3 + PER);
 	const char **args = calloc(na, sizeof(*args));
 	size_t *lens = calloc(na, sizeof(*lens));
 	char (*num)[2][16] = calloc(ncall, sizeof(*num));
 	int fail = 0;
+	static const char *const kinds[] = { "L", "P", "E", "J" };
 
 	if (!args || !lens || !num || cmd_room(s, ncall) < 0) {
 		free(args);
@@ -617,10 +823,15 @@ static int deliver_many(rsink *s, const size_t *map, size_t n)
 	}
 	size_t at = 0;
 	for (size_t c = 0; c < ncall; c++) {
-		size_t first = c * g, cnt = n - first < g ? n - first : g;
+		size_t first = c * g, cnt = n - first < g ? n - first : g, nk = 2;
 		const char **a = args + at;
 		size_t *l = lens + at, k = 0;
-		snprintf(num[c][0], sizeof(num[c][0]), "%zu", 2 + 3 * cnt);
+		for (size_t i = first; i < first + cnt; i++) {
+			prep *r = &s->pr[map[i]];
+			r->lean = r->kind == 'P' && !r->nolean && !s->no_lean && know_all(s, r);
+			nk += r->lean ? 2 : 3;
+		}
+		snprintf(num[c][0], sizeof(num[c][0]), "%zu", nk);
 		snprintf(num[c][1], sizeof(num[c][1]), "%zu", cnt);
 		a[k++] = "EVALSHA";
 		a[k++] = mt_rc_sha(s->rc);
@@ -631,23 +842,43 @@ static int deliver_many(rsink *s, const size_t *map, size_t n)
 			prep *r = &s->pr[map[i]];
 			a[k++] = r->k_site;
 			a[k++] = r->k_hits;
-			a[k++] = r->k_flows;
+			if (!r->lean)
+				a[k++] = r->k_flows;
 		}
 		a[k++] = "many";
 		a[k++] = num[c][1];
+		a[k++] = s->probe;
+		a[k++] = s->now;
+		a[k++] = s->maxlen;
+		a[k++] = s->ttl;
 		for (size_t i = 0; i < k; i++)
 			l[i] = strlen(a[i]);
 		for (size_t i = first; i < first + cnt; i++) {
 			prep *r = &s->pr[map[i]];
-			int argc = build_eval(s, r, "all"), j;
-			/* r->argv: EVALSHA sha 5 (5 keys) op, then the hit's ARGV */
-			for (j = 9; j < argc; j++, k++) {
-				a[k] = r->argv[j];
-				l[k] = r->lens[j];
-			}
-			for (; j < 9 + PER; j++, k++) {
-				a[k] = "";
-				l[k] = 0;
+			a[k] = kinds[r->lean ? 0 : r->kind == 'P' ? 1 : r->kind == 'E' ? 2 : 3];
+			l[k++] = 1;
+			a[k] = (const char *)s->ab + r->off;
+			l[k++] = r->len;
+			a[k] = r->ip;
+			l[k++] = strlen(r->ip);
+			a[k] = r->hid;
+			l[k++] = 40;
+			a[k] = r->ts;
+			l[k++] = strlen(r->ts);
+			a[k] = r->fstart;
+			l[k++] = strlen(r->fstart);
+			if (r->lean || r->kind == 'J')
+				continue;
+			k += fast_args(s, r, a + k, l + k);
+			if (r->kind != 'E')
+				continue;
+			for (int f = NFAST; f < NF; f++) {
+				if (f == NFAST + 15) { /* after verdict: the estimate flag */
+					a[k] = r->est ? "1" : "";
+					l[k++] = r->est ? 1 : 0;
+				}
+				a[k] = (const char *)s->ab + r->fo[f];
+				l[k++] = r->fl[f];
 			}
 		}
 		s->cmds[c] = (mt_rc_cmd){ 0, (int)k, a, l };
@@ -669,12 +900,23 @@ static int deliver_many(rsink *s, const size_t *map, size_t n)
 				fail = 1;
 				continue;
 			}
+			if (e->type == REDIS_REPLY_INTEGER && e->integer < 0) {
+				/* lean refused: the site is not what the sink knew (deleted); forget all, resend */
+				r->nolean = 1;
+				s->t.lean_refused++;
+				know_clear(&s->kn);
+				continue;
+			}
 			r->done = 1;
-			if (e->type == REDIS_REPLY_INTEGER && e->integer == 1)
+			if (e->type == REDIS_REPLY_INTEGER && e->integer >= 1) {
 				s->t.sent++;
-			else if (e->type == REDIS_REPLY_INTEGER)
+				if (r->lean)
+					s->t.lean++;
+				else if (r->kind != 'J')
+					know_learn(s, r, e->integer >> 1);
+			} else if (e->type == REDIS_REPLY_INTEGER) {
 				s->t.duplicates++;
-			else {
+			} else {
 				s->t.rejected++;
 				mt_debug("redis: record refused: %s", e->type == REDIS_REPLY_ERROR ? e->str : "?");
 			}
@@ -716,10 +958,18 @@ static int deliver(rsink *s)
 	if (!map)
 		return -ENOMEM;
 	if (!cluster) {
-		for (i = 0; i < s->npr; i++)
+		know_check(s);
+		int rc = 0;
+		/* a second round for lean hits the script refused (they go in full then) */
+		for (int round = 0; round < 2 && rc == 0; round++) {
+			for (n = 0, i = 0; i < s->npr; i++)
+				if (!s->pr[i].done)
+					map[n++] = i;
+			rc = n ? deliver_many(s, map, n) : 0;
+		}
+		for (i = 0; i < s->npr && rc == 0; i++)
 			if (!s->pr[i].done)
-				map[n++] = i;
-		int rc = n ? deliver_many(s, map, n) : 0;
+				rc = -EIO; /* refused twice: the site changes under us; retried later */
 		free(map);
 		return rc;
 	}
@@ -879,6 +1129,7 @@ static void set_down(rsink *s, const char *why)
 	s->up = 0;
 	s->t.failures++;
 	mt_rc_disconnect(s->rc);
+	know_clear(&s->kn);
 	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 250;
 	if (s->backoff_ms > 2000)
 		s->backoff_ms = 2000;
@@ -1183,6 +1434,7 @@ int mt_sink_redis_close(mt_sink *b, mt_redis_stats *final)
 	free(s->tok);
 	free(s->cmds);
 	free(s->rep);
+	free(s->kn.t);
 	free(s);
 	return rc;
 }
@@ -1274,10 +1526,18 @@ mt_sink *mt_sink_redis_open(const mt_redis_cfg *cfg, char *err, size_t errlen)
 	snprintf(s->ttl, sizeof(s->ttl), "%d", MT_REDIS_SEEN_TTL_S);
 	s->q = malloc(s->qcap);
 	s->pr = calloc(s->batch, sizeof(*s->pr));
+	s->no_lean = cfg->no_lean;
+	for (s->kn.cap = 64; s->kn.cap < 2 * (size_t)(cfg->know_max ? cfg->know_max : MT_REDIS_DEFAULT_KNOW);)
+		s->kn.cap *= 2;
+	s->kn.t = calloc(s->kn.cap, sizeof(*s->kn.t));
+	if (getrandom(s->kn.key, sizeof(s->kn.key), GRND_NONBLOCK) != (ssize_t)sizeof(s->kn.key)) {
+		uint64_t x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)s;
+		memcpy(s->kn.key, &x, sizeof(x)); /* a weaker key still works; only collisions suffer */
+	}
 	s->tok = malloc(NTOK * sizeof(*s->tok));
 	s->rc = mt_rc_new(&s->u, cfg->connect_timeout_ms ? cfg->connect_timeout_ms : MT_REDIS_DEFAULT_CONNECT_TIMEOUT_MS,
 			  s->to_ms, mt_hitstore_lua);
-	if (!s->q || !s->pr || !s->tok || !s->rc) {
+	if (!s->q || !s->pr || !s->tok || !s->rc || !s->kn.t) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

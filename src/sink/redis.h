@@ -17,6 +17,8 @@
 #define MT_REDIS_DEFAULT_DRAIN_MS 2000           /* at close: time to deliver before spooling (SIGTERM: exit well within 5 s) */
 #define MT_REDIS_SEEN_TTL_S (30 * 86400)         /* cluster mode: stream dedup memory */
 #define MT_REDIS_MAX_RECORD (1u << 20)
+#define MT_REDIS_DEFAULT_KNOW (1u << 16)         /* (site, array, value) facts the sink remembers (lean hits) */
+#define MT_REDIS_KNOW_TTL_S 60                   /* and for how long at most */
 
 typedef struct mt_redis_cfg {
 	const char *url;          /* redis://[user:pass@]host:port/db or unix:///path?db=N */
@@ -30,6 +32,8 @@ typedef struct mt_redis_cfg {
 	int spool_policy;         /* enum mt_spool_policy */
 	unsigned heartbeat_s;     /* mt:probe:<id> refresh; 0: default */
 	unsigned drain_ms;        /* 0: default */
+	unsigned know_max;        /* facts remembered for lean hits; 0: default */
+	int no_lean;              /* 1: every hit takes the script's full path (tests, benchmarks) */
 } mt_redis_cfg;
 
 typedef struct mt_redis_url {
@@ -68,6 +72,8 @@ typedef struct mt_redis_stats {
 	uint64_t spool_pending;
 	uint64_t failures;    /* failed deliveries (connection lost, time-out) */
 	uint64_t moved, ask;  /* cluster redirects followed */
+	uint64_t lean;        /* hits sent on the lean path (the sink knew all their array values) */
+	uint64_t lean_refused; /* lean hits the script sent back (the site was deleted): resent in full */
 	uint64_t queue_len;   /* records waiting in memory for the thread (get_stats only) */
 } mt_redis_stats;
 
