@@ -494,6 +494,275 @@ START_TEST(t_bench)
 }
 END_TEST
 
+/* ---- lean hits and extracted fields: the same records into db 0 (lean on) and db 1 (every hit in
+ * full, the script's decode or plain path as before) must give the same store ---- */
+
+#define NTW 2 /* probes p1, p2 */
+static mt_sink *tw_lean[NTW], *tw_full[NTW];
+
+static mt_sink *open_db(int db, const char *probe, int no_lean)
+{
+	char url[64], err[256];
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/%d", srv.port, db);
+	mt_redis_cfg cfg = { .url = url, .probe_id = probe, .batch = 64, .timeout_ms = 1000, .no_lean = no_lean };
+	mt_sink *s = mt_sink_redis_open(&cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	return s;
+}
+
+/* A record with chosen values. kind 0: plain; 1: miner and estimate, raw UTF-8 (fields passed);
+ * 2: the same with a \u escape (the script decodes it); 3: plain with an escaped worker. */
+static int rec2(char *buf, size_t cap, int ip, int flow, int seq, const char *worker, const char *wallet,
+		const char *country, int kind)
+{
+	char extra[1200] = "";
+	if (kind == 1 || kind == 2)
+		snprintf(extra, sizeof(extra),
+			 ",\"miner\":{\"ip\":\"10.0.1.%d\",\"geo\":{\"country\":\"%s\",\"subdivision\":\"SC\",\"city\":\"Chengdu\","
+			 "\"city_zh\":\"%s\",\"latitude\":30.66,\"longitude\":104.06},\"asn\":{\"number\":4134,\"org\":\"Chinanet\"},"
+			 "\"enterprise\":{\"company\":\"Acme/Data\",\"credit_code\":\"91510100MA6C\",\"site_address\":\"Rd 1\","
+			 "\"kind\":\"data_center\"},\"verdict\":\"mining_in_data_center\"},"
+			 "\"estimate\":{\"algo\":\"sha256d\",\"basis\":\"share_difficulty\",\"shares\":4,\"elapsed_s\":60,"
+			 "\"hashrate_hs\":%d.5e12,\"hashrate_low_hs\":9e11,\"hashrate_high_hs\":1.5e13,"
+			 "\"power_w\":{\"low\":300,\"best\":350.25,\"high\":400}}",
+			 ip, country, kind == 1 ? "\xe6\x88\x90\xe9\x83\xbd" : "\\u6210\\u90fd", seq);
+	return snprintf(buf, cap,
+			"{\"timestamp\":\"2024-03-14T10:%02d:%02d.500000Z\",\"src_ip\":\"10.0.1.%d\",\"community_id\":\"1:f%d\","
+			"\"mining\":{\"protocol\":\"stratum\",\"coin\":\"BTC\",\"algo\":\"sha256d\",\"pool_host\":\"pool.example/x\","
+			"\"wallet\":\"%s\",\"worker\":\"%s\",\"agent\":\"cgminer/4.12 \xc3\xa9\"},"
+			"\"flow\":{\"start\":\"2024-03-14T10:00:%02d.000000Z\"},\"hit\":{\"status\":\"update\",\"seq\":%d}%s}",
+			seq / 60 % 60, seq % 60, ip, flow, wallet, kind == 3 ? "r\\u0069g9" : worker, flow % 60, seq, extra);
+}
+
+static void tw(int probe, int ip, int flow, int seq, const char *worker, const char *wallet, const char *country,
+	       int kind)
+{
+	char b[4096];
+	int n = rec2(b, sizeof(b), ip, flow, seq, worker, wallet, country, kind);
+	put(tw_lean[probe], b, n);
+	put(tw_full[probe], b, n);
+}
+
+static void tw_flush(void)
+{
+	for (int i = 0; i < NTW; i++) {
+		ck_assert_int_eq(tw_lean[i]->flush(tw_lean[i]), 0);
+		ck_assert_int_eq(tw_full[i]->flush(tw_full[i]), 0);
+	}
+}
+
+static redisReply *dbq(redisContext *c, int argc, const char **argv)
+{
+	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(r->type != REDIS_REPLY_ERROR, "%s: %s", argv[0], r->str);
+	return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A key's content as one sorted text (hash pairs, set members, zset members and scores; the
+ * stream as its sorted hit ids), leaving out the wall-clock fields. */
+static void dump_key(redisContext *c, const char *key, char *out, size_t cap)
+{
+	const char *ta[2] = { "TYPE", key };
+	redisReply *t = dbq(c, 2, ta);
+	const char *q[6] = { NULL, key, NULL, NULL, NULL, NULL };
+	int qn = 2, step = 1, pick = 0;
+	if (!strcmp(t->str, "hash")) {
+		q[0] = "HGETALL";
+		step = 2;
+	} else if (!strcmp(t->str, "set")) {
+		q[0] = "SMEMBERS";
+	} else if (!strcmp(t->str, "zset")) {
+		q[0] = "ZRANGE"; q[2] = "0"; q[3] = "-1"; q[4] = "WITHSCORES"; qn = 5;
+		step = 2;
+	} else {
+		ck_assert_str_eq(t->str, "stream");
+		q[0] = "XRANGE"; q[2] = "-"; q[3] = "+"; qn = 4;
+		pick = 1;
+	}
+	freeReplyObject(t);
+	redisReply *r = dbq(c, qn, q);
+	char **items = calloc(r->elements + 1, sizeof(*items));
+	size_t ni = 0;
+	for (size_t i = 0; i < r->elements; i += (size_t)step) {
+		char one[2048];
+		if (pick) { /* entry: [id, [f, v, ...]]: the hit_id and json values */
+			redisReply *fv = r->element[i]->element[1];
+			one[0] = '\0';
+			for (size_t k = 0; k + 1 < fv->elements; k += 2)
+				if (!strcmp(fv->element[k]->str, "hit_id") || !strcmp(fv->element[k]->str, "probe"))
+					snprintf(one + strlen(one), sizeof(one) - strlen(one), "%s ", fv->element[k + 1]->str);
+		} else if (step == 2) {
+			if (!strcmp(r->element[i]->str, "updated") || !strcmp(r->element[i]->str, "estimate_updated"))
+				continue;
+			snprintf(one, sizeof(one), "%s=%s", r->element[i]->str, r->element[i + 1]->str);
+		} else {
+			snprintf(one, sizeof(one), "%s", r->element[i]->str);
+		}
+		items[ni++] = strdup(one);
+	}
+	qsort(items, ni, sizeof(*items), cmp_str);
+	out[0] = '\0';
+	for (size_t i = 0; i < ni; i++) {
+		snprintf(out + strlen(out), cap - strlen(out), "%s\n", items[i]);
+		free(items[i]);
+	}
+	free(items);
+	freeReplyObject(r);
+}
+
+/* db 0 and db 1 hold the same mt:* keys with the same contents (mt:probe:* aside). */
+static void same_dbs(void)
+{
+	redisContext *c[2];
+	char *keys[2][256];
+	size_t nk[2] = { 0, 0 };
+	for (int d = 0; d < 2; d++) {
+		c[d] = redisConnect("127.0.0.1", srv.port);
+		ck_assert(c[d] && !c[d]->err);
+		const char *sel[2] = { "SELECT", d ? "1" : "0" }, *ka[2] = { "KEYS", "mt:*" };
+		freeReplyObject(dbq(c[d], 2, sel));
+		redisReply *r = dbq(c[d], 2, ka);
+		for (size_t i = 0; i < r->elements; i++)
+			if (strncmp(r->element[i]->str, "mt:probe:", 9) != 0 && nk[d] < 256)
+				keys[d][nk[d]++] = strdup(r->element[i]->str);
+		freeReplyObject(r);
+		qsort(keys[d], nk[d], sizeof(char *), cmp_str);
+	}
+	ck_assert_uint_eq(nk[0], nk[1]);
+	static char a[65536], b[65536];
+	for (size_t i = 0; i < nk[0]; i++) {
+		ck_assert_str_eq(keys[0][i], keys[1][i]);
+		dump_key(c[0], keys[0][i], a, sizeof(a));
+		dump_key(c[1], keys[1][i], b, sizeof(b));
+		ck_assert_msg(strcmp(a, b) == 0, "%s differs:\nlean:\n%s\nfull:\n%s", keys[0][i], a, b);
+		free(keys[0][i]);
+		free(keys[1][i]);
+	}
+	redisFree(c[0]);
+	redisFree(c[1]);
+}
+
+static void both_dbs(int argc, const char **argv)
+{
+	for (int d = 0; d < 2; d++) {
+		redisContext *c = redisConnect("127.0.0.1", srv.port);
+		const char *sel[2] = { "SELECT", d ? "1" : "0" };
+		freeReplyObject(dbq(c, 2, sel));
+		freeReplyObject(dbq(c, argc, argv));
+		redisFree(c);
+	}
+}
+
+START_TEST(t_lean)
+{
+	mt_rsrv_start(&srv);
+	const char *probes[NTW] = { "p1", "p2" };
+	for (int i = 0; i < NTW; i++) {
+		tw_lean[i] = open_db(0, probes[i], 0);
+		tw_full[i] = open_db(1, probes[i], 1);
+	}
+	int seq = 1;
+	/* one probe, repeated values: lean after the first reply */
+	tw(0, 1, 1, seq++, "rig1", "W1", "CN", 0);
+	tw_flush();
+	for (int i = 0; i < 20; i++)
+		tw(0, 1, 1, seq++, "rig1", "W1", "CN", 0);
+	tw_flush();
+	/* two probes interleaving on two sites, each with its own worker */
+	for (int i = 0; i < 12; i++) {
+		tw(i & 1, 1 + (i / 2 & 1), 2 + (i & 1), seq++, (i & 1) ? "rigB" : "rigA", "W1", "CN", 0);
+		tw_flush();
+	}
+	/* a new value after many lean hits */
+	tw(0, 1, 4, seq++, "rig-new", "W-new", "CN", 0);
+	tw_flush();
+	/* enriched records, fields passed (1) and decoded (2), the enrichment changing */
+	for (int i = 0; i < 6; i++) {
+		tw(i & 1, 3, 5 + (i & 1), seq++, "rig3", "W3", i < 3 ? "CN" : "US", 1 + (i % 2));
+		tw_flush();
+	}
+	/* an escaped worker: the script decodes it */
+	tw(0, 1, 7, seq++, "", "W1", "CN", 3);
+	tw_flush();
+	mt_redis_stats st;
+	mt_sink_redis_get_stats(tw_lean[0], &st);
+	ck_assert_uint_gt(st.lean, 15);
+	same_dbs();
+	HEQ("mt:site:{10.0.1.1}", "probes", "[\"p1\",\"p2\"]");
+	HEQ("mt:site:{10.0.1.1}", "workers", "[\"rig1\",\"rigA\",\"rigB\",\"rig-new\",\"rig9\"]");
+	HEQ("mt:site:{10.0.1.3}", "country", "US");
+	HEQ("mt:site:{10.0.1.3}", "city_zh", "\xe6\x88\x90\xe9\x83\xbd");
+	ck_assert_int_eq(mt_rqi(srv.port, "SISMEMBER", "mt:idx:region:US", "10.0.1.3"), 1);
+	ck_assert_int_eq(mt_rqi(srv.port, "SISMEMBER", "mt:idx:wallet:W-new", "10.0.1.1"), 1);
+
+	/* an operator deletes a site: the lean hit is refused and resent in full */
+	const char *del[3] = { "DEL", "mt:site:{10.0.1.1}", "mt:site:{10.0.1.1}:hits" };
+	both_dbs(3, del);
+	tw(0, 1, 1, seq++, "rig1", "W1", "CN", 0);
+	tw_flush();
+	mt_sink_redis_get_stats(tw_lean[0], &st);
+	ck_assert_uint_ge(st.lean_refused, 1);
+	same_dbs();
+	HEQ("mt:site:{10.0.1.1}", "hits", "1");
+	HEQ("mt:site:{10.0.1.1}", "wallets", "[\"W1\"]");
+	for (int i = 0; i < 5; i++)
+		tw(0, 1, 1, seq++, "rig1", "W1", "CN", 0);
+	tw_flush();
+	same_dbs();
+
+	/* a field deleted by hand is invisible to the lean check; a reconnect drops what the sink
+	 * knew, so the next hit goes in full and writes it again */
+	const char *hdel[3] = { "HDEL", "mt:site:{10.0.1.1}", "wallets" };
+	both_dbs(3, hdel);
+	const char *kill[4] = { "CLIENT", "KILL", "TYPE", "normal" };
+	redisReply *kr = mt_rq(srv.port, 4, kill);
+	ck_assert_ptr_nonnull(kr);
+	freeReplyObject(kr);
+	mt_sink_redis_get_stats(tw_lean[0], &st);
+	uint64_t lean_before = st.lean;
+	tw(0, 1, 1, seq++, "rig1", "W1", "CN", 0);
+	tw_flush();
+	mt_sink_redis_get_stats(tw_lean[0], &st);
+	ck_assert_uint_eq(st.lean, lean_before);
+	HEQ("mt:site:{10.0.1.1}", "wallets", "[\"W1\"]");
+	same_dbs();
+	for (int i = 0; i < NTW; i++) {
+		ck_assert_int_eq(mt_sink_redis_close(tw_lean[i], &st), 0);
+		ck_assert_uint_eq(st.rejected, 0);
+		ck_assert_uint_eq(st.dropped, 0);
+		ck_assert_int_eq(mt_sink_redis_close(tw_full[i], &st), 0);
+		ck_assert_uint_eq(st.lean, 0);
+	}
+	mt_rsrv_cleanup(&srv);
+}
+END_TEST
+
+/* Every truncation of an enriched record (the fields the sink extracts for the script): each is
+ * stored or refused, nothing crashes, nothing is lost. */
+START_TEST(t_truncated)
+{
+	char b[4096];
+	mt_rsrv_start(&srv);
+	mt_sink *s = open_sink(srv.port, "p-trunc");
+	int n = rec2(b, sizeof(b), 9, 1, 1, "rig1", "W1", "CN", 1);
+	for (int k = 0; k <= n; k++)
+		put(s, b, k);
+	ck_assert_int_eq(s->flush(s), 0);
+	mt_redis_stats st;
+	mt_sink_redis_get_stats(s, &st);
+	ck_assert_uint_eq(st.sent, 1);
+	ck_assert_uint_eq(st.sent + st.duplicates + st.rejected, (uint64_t)n + 1);
+	ck_assert_int_eq(mt_sink_redis_close(s, NULL), 0);
+	mt_rsrv_cleanup(&srv);
+}
+END_TEST
+
 START_TEST(t_url)
 {
 	mt_redis_url u;
@@ -572,6 +841,8 @@ int main(void)
 	tcase_add_test(tc, t_threads);
 	tcase_add_test(tc, t_cluster_redirects);
 	tcase_add_test(tc, t_bench);
+	tcase_add_test(tc, t_lean);
+	tcase_add_test(tc, t_truncated);
 	suite_add_tcase(su, tc);
 	if (!mt_rsrv_have()) {
 		printf("redis-server not installed: skipped\n");

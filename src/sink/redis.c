@@ -671,7 +671,7 @@ static int prep_rec(rsink *s, prep *r)
 		tus = fus;
 	if (!fus)
 		fus = tus;
-	r->kind = fields(s, r, j, t, n) < 0 ? 'J' : (r->kind == 'E' ? 'E' : 'P');
+	r->kind = s->no_lean || fields(s, r, j, t, n) < 0 ? 'J' : (r->kind == 'E' ? 'E' : 'P');
 	tok_str(j, t, n, hit, "seq", seq, sizeof(seq));
 	tok_str(j, t, n, hit, "status", status, sizeof(status));
 	snprintf(r->fstart, sizeof(r->fstart), "%lld", (long long)fus);

@@ -33,7 +33,8 @@ typedef struct mt_redis_cfg {
 	unsigned heartbeat_s;     /* mt:probe:<id> refresh; 0: default */
 	unsigned drain_ms;        /* 0: default */
 	unsigned know_max;        /* facts remembered for lean hits; 0: default */
-	int no_lean;              /* 1: every hit takes the script's full path (tests, benchmarks) */
+	int no_lean;              /* 1: every hit takes the script's full path and the script decodes
+	                             every record: the reference that tests compare with */
 } mt_redis_cfg;
 
 typedef struct mt_redis_url {
