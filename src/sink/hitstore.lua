@@ -9,12 +9,13 @@
 -- op 'site'   KEYS: site, site:hits, site:flows -> {new, new_site, last_seen, index keys...}
 -- op 'stream' KEYS: mt:hits, mt:hits:seen{mt:hits} -> 1 added, 0 duplicate
 -- op 'many'   several hits in one call, some of them lean (see the end)
-local function I(x) return string.format('%d', x) end
+local rcall, fmt, floor, abs, find, byte = redis.call, string.format, math.floor, math.abs, string.find, string.byte
+local function I(x) return fmt('%d', x) end
 local function T(x) if type(x) == 'table' then return x end return {} end
 local function N(x) if type(x) == 'number' then return x end return nil end
 local function F(x)
-  if x == math.floor(x) and math.abs(x) < 1e15 then return I(x) end
-  return string.format('%.15g', x)
+  if x == floor(x) and abs(x) < 1e15 then return fmt('%d', x) end
+  return fmt('%.15g', x)
 end
 local function S(x)
   if type(x) == 'string' and x ~= '' then return x end
@@ -27,9 +28,9 @@ end
 local function has(c, ev)
   local from, n = 1, #ev
   while true do
-    local i = string.find(c, ev, from, true)
+    local i = find(c, ev, from, true)
     if not i then return false end
-    local b, a = string.byte(c, i - 1), string.byte(c, i + n)
+    local b, a = byte(c, i - 1), byte(c, i + n)
     if (b == 91 or b == 44) and (a == 93 or a == 44) then return true end
     from = i + 1
   end
@@ -47,13 +48,13 @@ local function nz(x) if x ~= '' then return x end return nil end
 local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows, maxlen, ttl, kind, A, ai)
   local ts, now = tonumber(tss), tonumber(nows) -- tss, nows: integers as the writer printed them
   if op == 'stream' then
-    if redis.call('ZADD', k2, 'NX', nows, hid) == 0 then return 0 end
-    redis.call('ZREMRANGEBYSCORE', k2, '-inf', '(' .. I(now - tonumber(ttl)))
-    redis.call('XADD', k1, 'MAXLEN', '~', maxlen, '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
+    if rcall('ZADD', k2, 'NX', nows, hid) == 0 then return 0 end
+    rcall('ZREMRANGEBYSCORE', k2, '-inf', '(' .. I(now - tonumber(ttl)))
+    rcall('XADD', k1, 'MAXLEN', '~', maxlen, '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
     return 1
   end
   local site, hits, flows = k1, k2, k3
-  local new = redis.call('ZADD', hits, 'NX', tss, hid)
+  local new = rcall('ZADD', hits, 'NX', tss, hid)
   if new == 0 and op == 'all' then return 0 end
   local h
   local fast = kind == 'P'
@@ -100,7 +101,7 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
     return idx
   end
   if new == 0 then
-    local r = {0, 0, redis.call('HGET', site, 'last_seen') or tss}
+    local r = {0, 0, rcall('HGET', site, 'last_seen') or tss}
     local idx = all_idx()
     for i = 1, #idx do r[#r + 1] = idx[i] end
     return r
@@ -108,7 +109,16 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
   -- one read and one write of the site hash per hit
   local F_ = {'ip', 'first_seen', 'last_seen', 'hits', 'protocols', 'coins', 'pools', 'wallets', 'workers',
     'agents', 'probes', 'country', 'subdivision', 'asn', 'credit_code', 'company'}
-  local cur = redis.call('HMGET', site, unpack(F_, 1, fast and 11 or 16))
+  -- and the site totals an estimate changes (those of its algo; another algo reads them later)
+  local est, nread, pre = h.estimate, fast and 11 or 16, nil
+  if type(est) == 'table' then
+    local al = tostring(S(est.algo) or S(m.algo) or 'unknown')
+    pre = {'hashrate_hs:' .. al, 'hashrate_low_hs:' .. al, 'hashrate_high_hs:' .. al, 'power_w_low', 'power_w_best',
+      'power_w_high'}
+    for i = 1, 6 do F_[16 + i] = pre[i] end
+    nread = 22
+  end
+  local cur = rcall('HMGET', site, unpack(F_, 1, nread))
   local set = {}
   local function sv(k, v) set[#set + 1] = k; set[#set + 1] = v end
   local isnew = not cur[1]
@@ -176,10 +186,9 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
   end
   -- estimates: each flow's latest estimate; site totals = sums over flows
   local flows_changed = false
-  local est = h.estimate
-  if type(est) == 'table' then
+  if pre then
     local fk = probe .. '|' .. (S(h.community_id) or '') .. '|' .. fstart
-    local oj = redis.call('HGET', flows, fk)
+    local oj = rcall('HGET', flows, fk)
     local o = nil
     if oj then o = cjson.decode(oj) end
     if not o or ts >= (tonumber(o.last) or 0) then
@@ -190,7 +199,7 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
       if N(pw.low) or N(pw.best) or N(pw.high) then
         nf.power_w = {low = N(pw.low), best = N(pw.best), high = N(pw.high)}
       end
-      redis.call('HSET', flows, fk, cjson.encode(nf))
+      rcall('HSET', flows, fk, cjson.encode(nf))
       flows_changed = not o
       local names, delta = {}, {}
       local function adj(f, sign)
@@ -214,9 +223,15 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
       adj(o, -1)
       adj(nf, 1)
       if #names > 0 then
-        local tot = redis.call('HMGET', site, unpack(names))
+        local got, miss = {}, {}
+        for i = 1, 6 do got[pre[i]] = cur[16 + i] end
+        for i = 1, #names do if got[names[i]] == nil then miss[#miss + 1] = names[i] end end
+        if #miss > 0 then
+          local t = rcall('HMGET', site, unpack(miss))
+          for i = 1, #miss do got[miss[i]] = t[i] end
+        end
         for i = 1, #names do
-          local v = (tonumber(tot[i]) or 0) + delta[names[i]]
+          local v = (tonumber(got[names[i]]) or 0) + delta[names[i]]
           if v < 0 then v = 0 end
           sv(names[i], F(v))
           if string.sub(names[i], 1, 8) == 'power_w_' then
@@ -231,14 +246,14 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
     local nw = 0
     if arr[5] then nw = select(2, string.gsub(arr[5], '","', '')) + 1 end
     sv('workers_seen', I(nw))
-    sv('machines_est', I(math.max(nw, redis.call('HLEN', flows))))
+    sv('machines_est', I(math.max(nw, rcall('HLEN', flows))))
   end
-  redis.call('HSET', site, unpack(set))
+  rcall('HSET', site, unpack(set))
   -- ip (hex digits, '.', ':'), hit_id (hex) and probe (no '"', '\\', controls) are checked by the
   -- writer, so plain concatenation is valid JSON and cheaper than cjson.encode
   local tail = '","site":"' .. ip .. '","hit_id":"' .. hid .. '","probe":"' .. probe .. '"}'
-  if isnew then redis.call('PUBLISH', 'mt:events', '{"type":"new_site' .. tail) end
-  redis.call('PUBLISH', 'mt:events', '{"type":"hit' .. tail)
+  if isnew then rcall('PUBLISH', 'mt:events', '{"type":"new_site' .. tail) end
+  rcall('PUBLISH', 'mt:events', '{"type":"hit' .. tail)
   -- index keys that can be new for this site (all of them on a replay, above)
   local nidx = {}
   if added[7] then nidx[#nidx + 1] = 'mt:idx:probe:' .. probe end
@@ -256,9 +271,9 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
   end
   local zchg = isnew or ls ~= prev
   if op == 'all' then
-    redis.call('XADD', k4, 'MAXLEN', '~', maxlen, '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
-    if zchg then redis.call('ZADD', k5, 'GT', lss, ip) end
-    for i = 1, #nidx do redis.call('SADD', nidx[i], ip) end
+    rcall('XADD', k4, 'MAXLEN', '~', maxlen, '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
+    if zchg then rcall('ZADD', k5, 'GT', lss, ip) end
+    for i = 1, #nidx do rcall('SADD', nidx[i], ip) end
     return 1 + 2 * pres
   end
   local r = {1, isnew and 1 or 0, lss}
@@ -273,9 +288,9 @@ end
 -- below (the site hash is there and lists this probe) catches a deleted site, and -1 (nothing
 -- written) sends the writer back to the full path.
 local function lean(site, hits, ksites, kstream, js, ip, probe, qprobe, hid, tss, fstart, nows, maxlen)
-  local cur = redis.call('HMGET', site, 'first_seen', 'last_seen', 'hits', 'probes')
+  local cur = rcall('HMGET', site, 'first_seen', 'last_seen', 'hits', 'probes')
   if not cur[3] or not cur[4] or not has(cur[4], qprobe) then return -1 end
-  if redis.call('ZADD', hits, 'NX', tss, hid) == 0 then return 0 end
+  if rcall('ZADD', hits, 'NX', tss, hid) == 0 then return 0 end
   local ts = tonumber(tss)
   local set = {'updated', nows, 'hits', I(tonumber(cur[3]) + 1)}
   local fsv = math.floor((tonumber(fstart) or ts * 1e6) / 1e6)
@@ -284,10 +299,10 @@ local function lean(site, hits, ksites, kstream, js, ip, probe, qprobe, hid, tss
   local ls = tonumber(cur[2])
   local zchg = not ls or ts > ls
   if zchg then set[#set + 1] = 'last_seen'; set[#set + 1] = tss end
-  redis.call('HSET', site, unpack(set))
-  redis.call('PUBLISH', 'mt:events', '{"type":"hit","site":"' .. ip .. '","hit_id":"' .. hid .. '","probe":"' .. probe .. '"}')
-  redis.call('XADD', kstream, 'MAXLEN', '~', maxlen, '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
-  if zchg then redis.call('ZADD', ksites, 'GT', tss, ip) end
+  rcall('HSET', site, unpack(set))
+  rcall('PUBLISH', 'mt:events', '{"type":"hit","site":"' .. ip .. '","hit_id":"' .. hid .. '","probe":"' .. probe .. '"}')
+  rcall('XADD', kstream, 'MAXLEN', '~', maxlen, '*', 'json', js, 'site', ip, 'probe', probe, 'hit_id', hid)
+  if zchg then rcall('ZADD', ksites, 'GT', tss, ip) end
   return 1
 end
 if ARGV[1] == 'many' then
