@@ -44,8 +44,9 @@ local function nz(x) if x ~= '' then return x end return nil end
 -- record, fields A[ai..ai+5] and their encodings A[ai+6..ai+11] given; 'E' the same, then
 -- community_id, mining.algo, the miner's 13 enrichment values, estimate flag ('1' = present) and
 -- its 7 values (A[ai+12..ai+34]; numbers as JSON number text, strings as decoded, '' = absent),
--- which stand for the decoded record; 'J' decode the record
-local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows, maxlen, ttl, kind, A, ai)
+-- which stand for the decoded record; 'K' as 'E', and the writer knows every array value of the
+-- hit stored (see lean()): the arrays are not read, -1 when the check fails; 'J' decode the record
+local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows, maxlen, ttl, kind, A, ai, qprobe)
   local ts, now = tonumber(tss), tonumber(nows) -- tss, nows: integers as the writer printed them
   if op == 'stream' then
     if rcall('ZADD', k2, 'NX', nows, hid) == 0 then return 0 end
@@ -54,8 +55,13 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
     return 1
   end
   local site, hits, flows = k1, k2, k3
-  local new = rcall('ZADD', hits, 'NX', tss, hid)
-  if new == 0 and op == 'all' then return 0 end
+  local known = kind == 'K'
+  if known then kind = 'E' end
+  local new
+  if not known then
+    new = rcall('ZADD', hits, 'NX', tss, hid)
+    if new == 0 and op == 'all' then return 0 end
+  end
   local h
   local fast = kind == 'P'
   if kind == 'J' then
@@ -118,7 +124,21 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
     for i = 1, 6 do F_[16 + i] = pre[i] end
     nread = 22
   end
-  local cur = rcall('HMGET', site, unpack(F_, 1, nread))
+  local cur, wseen
+  if known then
+    -- the arrays are not read (workers_seen stands for the workers array's length); checked as in
+    -- lean() before anything is written
+    local c = rcall('HMGET', site, 'ip', 'first_seen', 'last_seen', 'hits', 'probes', 'workers_seen',
+      unpack(F_, 12, nread))
+    if not c[4] or not c[5] or not has(c[5], qprobe) then return -1 end
+    new = rcall('ZADD', hits, 'NX', tss, hid)
+    if new == 0 then return 0 end
+    cur = {c[1], c[2], c[3], c[4], false, false, false, false, false, false, c[5]}
+    for i = 7, #c do cur[i + 5] = c[i] end
+    wseen = tonumber(c[6])
+  else
+    cur = rcall('HMGET', site, unpack(F_, 1, nread))
+  end
   local set = {}
   local function sv(k, v) set[#set + 1] = k; set[#set + 1] = v end
   local isnew = not cur[1]
@@ -139,36 +159,40 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
   local added = {}
   local arr = {}
   local pres, bit = 0, 1 -- which values are in their arrays after this hit (the reply of op 'all')
-  for i = 1, 7 do
-    local v, c = vals[i], cur[4 + i]
-    if v then
-      local ev
-      if kind ~= 'J' and i < 7 then
-        ev = A[ai + 5 + i]
-        if ev == '' then ev = '"' .. v .. '"' elseif ev == '?' then ev = quote(v) end
-      else
-        ev = quote(v)
-      end
-      if not c then
-        c = '[' .. ev .. ']'
-        sv(F_[4 + i], c)
-        added[i] = true
-        pres = pres + bit
-      elseif not has(c, ev) then
-        local a = cjson.decode(c)
-        if #a < 64 then
-          a[#a + 1] = v
-          c = cjson.encode(a)
+  if known then
+    pres = 127
+  else
+    for i = 1, 7 do
+      local v, c = vals[i], cur[4 + i]
+      if v then
+        local ev
+        if kind ~= 'J' and i < 7 then
+          ev = A[ai + 5 + i]
+          if ev == '' then ev = '"' .. v .. '"' elseif ev == '?' then ev = quote(v) end
+        else
+          ev = quote(v)
+        end
+        if not c then
+          c = '[' .. ev .. ']'
           sv(F_[4 + i], c)
+          added[i] = true
+          pres = pres + bit
+        elseif not has(c, ev) then
+          local a = cjson.decode(c)
+          if #a < 64 then
+            a[#a + 1] = v
+            c = cjson.encode(a)
+            sv(F_[4 + i], c)
+            pres = pres + bit
+          end
+          added[i] = true
+        else
           pres = pres + bit
         end
-        added[i] = true
-      else
-        pres = pres + bit
       end
+      arr[i] = c
+      bit = bit * 2
     end
-    arr[i] = c
-    bit = bit * 2
   end
   -- enrichment: from the latest hit (packet time) that carries it
   local eidx = false
@@ -244,7 +268,12 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
   end
   if isnew or added[5] or flows_changed then
     local nw = 0
-    if arr[5] then nw = select(2, string.gsub(arr[5], '","', '')) + 1 end
+    if known and not wseen then arr[5] = rcall('HGET', site, 'workers') end
+    if known and wseen then
+      nw = wseen
+    elseif arr[5] then
+      nw = select(2, string.gsub(arr[5], '","', '')) + 1
+    end
     sv('workers_seen', I(nw))
     sv('machines_est', I(math.max(nw, rcall('HLEN', flows))))
   end
@@ -308,8 +337,8 @@ end
 if ARGV[1] == 'many' then
   -- KEYS: mt:hits, mt:sites, then per hit: site, site:hits (and site:flows unless lean).
   -- ARGV: 'many', n, probe, now, maxlen, seen_ttl, then per hit: kind json ip hit_id ts flow_start,
-  -- then kind 'L' (lean): nothing; 'J': nothing; 'P': the 12 field values of op 'all'; 'E': those
-  -- and 23 more (see one()). One reply per hit: 0 duplicate, -1 lean refused (nothing written),
+  -- then kind 'L' (lean): nothing; 'J': nothing; 'P': the 12 field values of op 'all'; 'E', 'K':
+  -- those and 23 more (see one()). One reply per hit: 0 duplicate, -1 lean refused (nothing written),
   -- 1 + 2 x presence bits (as op 'all'), or that hit's error (the others still run: each hit is
   -- its own unit)
   local n, probe, nows, maxlen, ttl = tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -325,9 +354,9 @@ if ARGV[1] == 'many' then
       a = a + 6
     else
       ok, v = pcall(one, 'all', KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[1], KEYS[2], ARGV[a + 1], ARGV[a + 2],
-        probe, ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], nows, maxlen, ttl, kind, ARGV, a + 6)
+        probe, ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], nows, maxlen, ttl, kind, ARGV, a + 6, qprobe)
       k = k + 3
-      a = a + 6 + ((kind == 'P' and 12) or (kind == 'E' and 35) or 0)
+      a = a + 6 + ((kind == 'P' and 12) or ((kind == 'E' or kind == 'K') and 35) or 0)
     end
     if ok then
       r[i] = v

@@ -813,7 +813,7 @@ static int deliver_many(rsink *s, const size_t *map, size_t n)
 	size_t *lens = calloc(na, sizeof(*lens));
 	char (*num)[2][16] = calloc(ncall, sizeof(*num));
 	int fail = 0;
-	static const char *const kinds[] = { "L", "P", "E", "J" };
+	static const char *const kinds[] = { "L", "K", "P", "E", "J" }; /* lean P, lean E, ... */
 
 	if (!args || !lens || !num || cmd_room(s, ncall) < 0) {
 		free(args);
@@ -828,8 +828,8 @@ static int deliver_many(rsink *s, const size_t *map, size_t n)
 		size_t *l = lens + at, k = 0;
 		for (size_t i = first; i < first + cnt; i++) {
 			prep *r = &s->pr[map[i]];
-			r->lean = r->kind == 'P' && !r->nolean && !s->no_lean && know_all(s, r);
-			nk += r->lean ? 2 : 3;
+			r->lean = r->kind != 'J' && !r->nolean && !s->no_lean && know_all(s, r);
+			nk += r->lean && r->kind == 'P' ? 2 : 3;
 		}
 		snprintf(num[c][0], sizeof(num[c][0]), "%zu", nk);
 		snprintf(num[c][1], sizeof(num[c][1]), "%zu", cnt);
@@ -842,7 +842,7 @@ static int deliver_many(rsink *s, const size_t *map, size_t n)
 			prep *r = &s->pr[map[i]];
 			a[k++] = r->k_site;
 			a[k++] = r->k_hits;
-			if (!r->lean)
+			if (!r->lean || r->kind != 'P')
 				a[k++] = r->k_flows;
 		}
 		a[k++] = "many";
@@ -855,7 +855,7 @@ static int deliver_many(rsink *s, const size_t *map, size_t n)
 			l[i] = strlen(a[i]);
 		for (size_t i = first; i < first + cnt; i++) {
 			prep *r = &s->pr[map[i]];
-			a[k] = kinds[r->lean ? 0 : r->kind == 'P' ? 1 : r->kind == 'E' ? 2 : 3];
+			a[k] = kinds[r->lean ? (r->kind == 'P' ? 0 : 1) : r->kind == 'P' ? 2 : r->kind == 'E' ? 3 : 4];
 			l[k++] = 1;
 			a[k] = (const char *)s->ab + r->off;
 			l[k++] = r->len;
@@ -867,7 +867,7 @@ static int deliver_many(rsink *s, const size_t *map, size_t n)
 			l[k++] = strlen(r->ts);
 			a[k] = r->fstart;
 			l[k++] = strlen(r->fstart);
-			if (r->lean || r->kind == 'J')
+			if ((r->lean && r->kind == 'P') || r->kind == 'J')
 				continue;
 			k += fast_args(s, r, a + k, l + k);
 			if (r->kind != 'E')
