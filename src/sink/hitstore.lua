@@ -39,6 +39,13 @@ local function quote(v)
   if string.find(v, '[%c"\\/\128-\255]') then return cjson.encode(v) end
   return '"' .. v .. '"'
 end
+-- constant name lists (built once per call of the script, not per hit)
+local EK = {'country', 'subdivision', 'city', 'city_zh', 'latitude', 'longitude', 'asn', 'org', 'company',
+  'credit_code', 'site_address', 'kind', 'verdict'}
+local HK = {'hashrate_hs', 'hashrate_low_hs', 'hashrate_high_hs'}
+local PK, PN = {'low', 'best', 'high'}, {'power_w_low', 'power_w_best', 'power_w_high'}
+local EN = {power_w_low = 'energy_kwh_day_low', power_w_best = 'energy_kwh_day_best',
+  power_w_high = 'energy_kwh_day_high'}
 local function nz(x) if x ~= '' then return x end return nil end
 -- one hit. k1..k5: the keys of op 'all' (op 'stream': mt:hits, its seen set). kind: 'P' plain
 -- record, fields A[ai..ai+5] and their encodings A[ai+6..ai+11] given; 'E' the same, then
@@ -198,11 +205,10 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
   local eidx = false
   -- (a record without miner carries no enrichment: nothing to copy, no index key to add)
   if not fast and (not prev or ts >= prev) then
-    local e = {country = S(geo.country), subdivision = S(geo.subdivision), city = S(geo.city),
-      city_zh = S(geo.city_zh), latitude = S(geo.latitude), longitude = S(geo.longitude),
-      asn = S(asn.number), org = S(asn.org), company = S(ent.company), credit_code = S(ent.credit_code),
-      site_address = S(ent.site_address), kind = S(ent.kind), verdict = S(mi.verdict)}
-    for k, v in pairs(e) do sv(k, v) end
+    local e = {S(geo.country), S(geo.subdivision), S(geo.city), S(geo.city_zh), S(geo.latitude),
+      S(geo.longitude), S(asn.number), S(asn.org), S(ent.company), S(ent.credit_code), S(ent.site_address),
+      S(ent.kind), S(mi.verdict)}
+    for i = 1, 13 do if e[i] then sv(EK[i], e[i]) end end
   end
   if not fast and S(geo.country) ~= (cur[12] or nil) or S(geo.subdivision) ~= (cur[13] or nil) or S(asn.number) ~= (cur[14] or nil)
     or S(ent.credit_code) ~= (cur[15] or nil) or S(ent.company) ~= (cur[16] or nil) then
@@ -228,17 +234,20 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
       local names, delta = {}, {}
       local function adj(f, sign)
         if not f then return end
-        for _, k in ipairs({'hashrate_hs', 'hashrate_low_hs', 'hashrate_high_hs'}) do
+        local al = ':' .. tostring(f.algo)
+        for i = 1, 3 do
+          local k = HK[i]
           if N(f[k]) then
-            local key = k .. ':' .. tostring(f.algo)
+            local key = k .. al
             if not delta[key] then names[#names + 1] = key; delta[key] = 0 end
             delta[key] = delta[key] + sign * f[k]
           end
         end
         local p = T(f.power_w)
-        for _, k in ipairs({'low', 'best', 'high'}) do
+        for i = 1, 3 do
+          local k = PK[i]
           if N(p[k]) then
-            local key = 'power_w_' .. k
+            local key = PN[i]
             if not delta[key] then names[#names + 1] = key; delta[key] = 0 end
             delta[key] = delta[key] + sign * p[k]
           end
@@ -258,9 +267,8 @@ local function one(op, k1, k2, k3, k4, k5, js, ip, probe, hid, tss, fstart, nows
           local v = (tonumber(got[names[i]]) or 0) + delta[names[i]]
           if v < 0 then v = 0 end
           sv(names[i], F(v))
-          if string.sub(names[i], 1, 8) == 'power_w_' then
-            sv('energy_kwh_day_' .. string.sub(names[i], 9), F(v * 24 / 1000))
-          end
+          local en = EN[names[i]]
+          if en then sv(en, F(v * 24 / 1000)) end
         end
       end
       sv('estimate_updated', nows)
