@@ -76,6 +76,7 @@ struct mt_engine {
 	int nsinks;
 	mt_engine_stats st;
 	mt_decode_stats dst;
+	mt_defrag *defrag;   /* made at the first fragment */
 	mt_stream_stats sst;
 	mt_evidence scratch;
 	mt_ndpi_info ni;        /* nDPI's answer for the flow it just finished */
@@ -150,6 +151,8 @@ void mt_engine_cfg_default(mt_engine_cfg *cfg)
 	cfg->ndpi_max_packets = MT_NDPI_MAX_PACKETS;
 	cfg->update_interval = MT_ENGINE_DEFAULT_UPDATE_INTERVAL;
 	cfg->dns_cache_entries = MT_DNSCACHE_DEFAULT_ENTRIES;
+	cfg->defrag = 1;
+	mt_defrag_cfg_default(&cfg->defrag_cfg);
 }
 
 static void mem_add(mt_engine *e, fstate *fs, int64_t delta)
@@ -1055,13 +1058,32 @@ static void flow_detect(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	run_detectors(e, f, fs, mask, &pv);
 }
 
+/* A fragment: held, or the last one of its datagram, which is then decoded into *p (returns 1). */
+static int defrag_packet(mt_engine *e, const mt_frag *fr, mt_pkt *p)
+{
+	mt_defrag_dgram dg;
+
+	if (unlikely(!e->defrag)) {
+		e->defrag = mt_defrag_new(&e->cfg.defrag_cfg, NULL);
+		if (!e->defrag) {
+			mt_warn("cannot allocate the fragment reassembly table: fragments are skipped");
+			e->cfg.defrag = 0;
+			return 0;
+		}
+	}
+	if (mt_defrag_add(e->defrag, fr, e->now_us, &dg) != 1)
+		return 0;
+	return mt_decode_datagram(dg.ip, dg.len, dg.nvlan, dg.vlan, e->now_us, p, &e->dst) == MT_DECODE_L4;
+}
+
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len)
 {
 	mt_pkt p;
+	mt_frag fr;
 	mt_flow *f;
 	fstate *fs;
-	int dir, created;
+	int dir, created, rc;
 
 	e->st.packets++;
 	e->st.bytes += wire_len;
@@ -1075,7 +1097,9 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 		e->st.stage_samples++;
 		stage_mark(e, MT_STAGE_DECODE);
 	}
-	if (mt_decode_frame(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst) != MT_DECODE_L4)
+	rc = mt_decode_frame_frag(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst,
+				  e->cfg.defrag ? &fr : NULL);
+	if (rc != MT_DECODE_L4 && !(rc == MT_DECODE_OTHER && e->cfg.defrag && fr.ipver && defrag_packet(e, &fr, &p)))
 		goto out;
 	if (p.sport == 53 && p.payload_len)
 		dns_feed(e, &p);
@@ -1208,6 +1232,11 @@ const mt_engine_stats *mt_engine_stats_get(const mt_engine *e)
 	return &e->st;
 }
 
+const mt_defrag_stats *mt_engine_defrag_stats(const mt_engine *e)
+{
+	return e->defrag ? mt_defrag_stats_get(e->defrag) : NULL;
+}
+
 const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e)
 {
 	return &e->dst;
@@ -1254,5 +1283,6 @@ void mt_engine_free(mt_engine *e)
 		}
 	}
 	mt_dnscache_free(e->dns);
+	mt_defrag_free(e->defrag);
 	free(e);
 }
