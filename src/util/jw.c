@@ -228,13 +228,18 @@ static void jw_string(mt_jw *w, const char *s, size_t n)
 				i += 8;
 				continue;
 			}
-		} else {
-			/* the last 1..7 bytes: padded with spaces (plain) for one test */
-			x = JW_ONES * ' ';
-			memcpy(&x, p + i, n - i);
+		} else if (n >= 8) {
+			/*
+			 * The last 1..7 bytes: the string's last 8 bytes in one test. If
+			 * they are all plain, those already written were copied as they
+			 * are and end at o, so the 8 bytes are stored over them.
+			 */
+			size_t r = n - i;
+
+			memcpy(&x, p + n - 8, 8);
 			if (jw_plain8(x)) {
-				memcpy(o, p + i, n - i);
-				o += n - i;
+				memcpy(o - (8 - r), &x, 8);
+				o += r;
 				break;
 			}
 		}
@@ -317,10 +322,10 @@ static const char jw_pairs[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
-/* Decimal digits of v at the end of b[24]; returns where they start. */
-static char *u64_digits(uint64_t v, char b[24])
+/* Writes the decimal digits of v to end at `end`; returns where they start. */
+static inline char *u64_back(uint64_t v, char *end)
 {
-	char *p = b + 24;
+	char *p = end;
 
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
@@ -338,13 +343,34 @@ static char *u64_digits(uint64_t v, char b[24])
 	return p;
 }
 
+/* Decimal digits of v at the end of b[24]; returns where they start. */
+static char *u64_digits(uint64_t v, char b[24])
+{
+	return u64_back(v, b + 24);
+}
+
+static inline size_t u64_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
 void mt_jw_u64(mt_jw *w, uint64_t v)
 {
-	char b[24];
-	char *p = u64_digits(v, b);
+	size_t n = u64_len(v);
 
 	jw_sep(w);
-	jw_put(w, p, (size_t)(b + 24 - p));
+	if (jw_reserve(w, n) < 0)
+		return;
+	/* straight into the buffer: no copy of a variable length (ports, counters: eight a record) */
+	u64_back(v, w->buf + w->len + n);
+	w->len += n;
+	w->buf[w->len] = '\0';
 }
 
 void mt_jw_i64(mt_jw *w, int64_t v)
@@ -445,10 +471,20 @@ static size_t jw_fmt_double(double v, char *b)
 	n = (int)jw_fmt_short(v, b);
 	if (n > 0)
 		return (size_t)n;
+	if (fabs(v) < DBL_MIN) {
+		/* subnormal: fewer bits than 15 digits, so the argument below fails; the plain loop */
+		for (prec = 6; prec <= 17; prec++) {
+			n = snprintf(b, 40, "%.*g", prec, v);
+			if (strtod(b, NULL) == v)
+				break;
+		}
+		return (size_t)n;
+	}
 	/*
-	 * If some precision <= 15 reads back, so does 15 (v is within half an ulp
-	 * of that decimal, so %.15g rounds to it): one try for 6..15, then the
-	 * digits of the 15-digit text say which precision the loop would stop at.
+	 * If some precision <= 15 reads back, so does 15 (a normal v has 53 bits,
+	 * so it is within half an ulp of that decimal and %.15g rounds to it): one
+	 * try for 6..15, then the digits of the 15-digit text say which precision
+	 * the loop would stop at.
 	 */
 	n = snprintf(b, 40, "%.15g", v);
 	if (strtod(b, NULL) == v) {
