@@ -161,7 +161,7 @@ START_TEST(test_double_vs_printf)
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		check_double(&w, fixed[i]);
 	/* decimals m / 10^k of 1 to 17 digits: the fast path's domain and its edges */
-	for (int i = 0; i < 200000; i++) {
+	for (int i = 0; i < 100000; i++) {
 		uint64_t m = rng() % 100000000000000000ull;
 		double v;
 
@@ -171,7 +171,7 @@ START_TEST(test_double_vs_printf)
 		check_double(&w, (rng() & 1) ? -v : v);
 	}
 	/* any finite double (random bits) */
-	for (int i = 0; i < 100000; i++) {
+	for (int i = 0; i < 50000; i++) {
 		uint64_t bits = rng();
 		double v;
 
@@ -180,7 +180,7 @@ START_TEST(test_double_vs_printf)
 			check_double(&w, v);
 	}
 	/* products and quotients like the estimates' (rate * joules, shares * 60 / seconds) */
-	for (int i = 0; i < 50000; i++) {
+	for (int i = 0; i < 25000; i++) {
 		double a = (double)(rng() % 1000000) / 1000, b = (double)(rng() % 100000 + 1) / 100;
 
 		check_double(&w, a * b);

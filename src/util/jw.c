@@ -294,7 +294,8 @@ void mt_jw_key(mt_jw *w, const char *key)
 
 void mt_jw_str(mt_jw *w, const char *s)
 {
-	mt_jw_strn(w, s, s ? strlen(s) : 0);
+	jw_sep(w);
+	jw_string(w, s ? s : "", s ? strlen(s) : 0);
 }
 
 void mt_jw_strn(mt_jw *w, const char *s, size_t n)
