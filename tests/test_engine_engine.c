@@ -240,8 +240,10 @@ END_TEST
 /*
  * nDPI only where it adds information: a stratum flow identified at the
  * pool's first answer never reaches nDPI (its first packet was held back and
- * dropped unread; no app_proto), while an HTTP flow no detector identifies
- * gets nDPI with its held packets, in order, and nDPI names it.
+ * dropped unread; no app_proto); an HTTP flow never does either, since
+ * behaviour, the one detector that reads nDPI's labels, lets HTTP go at its
+ * first bytes; while a flow no detector identifies and behaviour keeps
+ * watching gets nDPI with its held packets, in order.
  */
 START_TEST(test_ndpi_held_back)
 {
@@ -266,9 +268,21 @@ START_TEST(test_ndpi_held_back)
 	ck_assert_uint_eq(st->ndpi_flows, 0); /* held */
 	send_data(eng, &c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", 1000);
 	send_data(eng, &c, 0, "ok", 1000);
-	/* The third payload packet starts nDPI with the two held ones: it names HTTP at the first. */
+	ck_assert_uint_eq(st->ndpi_flows, 0);
+	ck_assert_uint_eq(st->ndpi_dropped, 2);
+	fin(eng, &c);
+
+	c = pool_conn();
+	c.cport = 49154;
+	c.sport = 6379;
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "*1\r\n$4\r\nPING\r\n", 1000);
+	ck_assert_uint_eq(st->ndpi_flows, 0); /* held */
+	send_data(eng, &c, 0, "+PONG\r\n", 1000);
+	send_data(eng, &c, 1, "*1\r\n$4\r\nPING\r\n", 1000);
+	/* The third payload packet starts nDPI with the two held ones. */
 	ck_assert_uint_eq(st->ndpi_flows, 1);
-	ck_assert_uint_ge(st->ndpi_packets, 1);
+	ck_assert_uint_ge(st->ndpi_packets, 2);
 	fin(eng, &c);
 	mt_engine_flush(eng);
 	ck_assert_int_eq(sink.n, 1);

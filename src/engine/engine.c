@@ -305,20 +305,20 @@ static void ndpi_packet(mt_engine *e, fstate *fs, const mt_pkt *p, int dir)
 }
 
 /*
- * nDPI's labels are read by the detectors still asked (flow view: behaviour's
- * exclusion of other protocols) and by records (app_proto). Once one of our
- * detectors has identified the flow, the record names its protocol
- * (mining.protocol) and nDPI would only add app_proto at about 22,000
- * instructions a packet: its state goes at once, and app_proto is only
- * there when nDPI had classified the flow before. Once every detector has
- * let an unidentified flow go, nobody reads them either: nDPI's state goes
- * without its final guess. (DNS answers come from the engine's own DNS
- * cache, not from nDPI.) A new reader of nDPI's labels must keep it here.
+ * nDPI's labels are read by the detectors still asked that declare it
+ * (MT_WANT_LABELS: behaviour's exclusion of other protocols) and by records
+ * (app_proto). Once one of our detectors has identified the flow, the record
+ * names its protocol (mining.protocol) and nDPI would only add app_proto at
+ * about 22,000 instructions a packet: its state goes at once, and app_proto
+ * is only there when nDPI had classified the flow before. While no detector
+ * that reads the labels is asked (UDP flows; TCP flows behaviour let go),
+ * nobody needs them either: nDPI never starts, or its state goes without its
+ * final guess, and app_proto is omitted. (DNS answers come from the engine's
+ * own DNS cache, not from nDPI.)
  */
-static int ndpi_useless(const mt_flow *f, const fstate *fs)
+static int ndpi_useless(const mt_engine *e, const fstate *fs)
 {
-	(void)f;
-	return fs->owner >= 0 || !fs->active;
+	return fs->owner >= 0 || !(fs->active & e->reg->labels_mask);
 }
 
 /*
@@ -851,7 +851,7 @@ static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 		return;
 	}
 	if (fs->ndpi_wait) {
-		if (ndpi_useless(f, fs)) {
+		if (ndpi_useless(e, fs)) {
 			fs->ndpi_wait = 0;
 			ndpi_hold_free(e, fs);
 		} else {
@@ -988,7 +988,7 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	 */
 	if (fs->ndpi_wait) {
 		stage_mark(e, e->stage >= 0 ? MT_STAGE_NDPI : -1);
-		if (ndpi_useless(f, fs)) {
+		if (ndpi_useless(e, fs)) {
 			fs->ndpi_wait = 0;
 			ndpi_hold_free(e, fs);
 			e->st.ndpi_dropped++;
@@ -1001,7 +1001,7 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	}
 	if (fs->nf) {
 		stage_mark(e, e->stage >= 0 ? MT_STAGE_NDPI : -1);
-		if (ndpi_useless(f, fs))
+		if (ndpi_useless(e, fs))
 			ndpi_drop(e, fs);
 		else
 			ndpi_packet(e, fs, p, dir);
