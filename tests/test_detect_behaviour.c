@@ -293,6 +293,84 @@ START_TEST(first_bytes_without_stream)
 }
 END_TEST
 
+/* A TLS 1.3-style ClientHello record with one server_name (RFC 8446 4.1.2, RFC 6066 3). */
+static size_t tls_hello(uint8_t *o, const char *sni)
+{
+	size_t sl = strlen(sni), n = 0, hs, ext;
+
+	o[n++] = 22, o[n++] = 3, o[n++] = 1, n += 2; /* record header; length below */
+	hs = n;
+	o[n++] = 1, n += 3;                          /* ClientHello; length below */
+	o[n++] = 3, o[n++] = 3;
+	memset(o + n, 0x5a, 32), n += 32;            /* random */
+	o[n++] = 0;                                  /* session id */
+	o[n++] = 0, o[n++] = 2, o[n++] = 0x13, o[n++] = 0x01;
+	o[n++] = 1, o[n++] = 0;                      /* compression: null */
+	ext = n, n += 2;
+	o[n++] = 0, o[n++] = 0;                      /* server_name */
+	o[n++] = (uint8_t)((sl + 5) >> 8), o[n++] = (uint8_t)(sl + 5);
+	o[n++] = (uint8_t)((sl + 3) >> 8), o[n++] = (uint8_t)(sl + 3);
+	o[n++] = 0, o[n++] = (uint8_t)(sl >> 8), o[n++] = (uint8_t)sl;
+	memcpy(o + n, sni, sl), n += sl;
+	o[ext] = (uint8_t)((n - ext - 2) >> 8), o[ext + 1] = (uint8_t)(n - ext - 2);
+	o[hs + 1] = 0, o[hs + 2] = (uint8_t)((n - hs - 4) >> 8), o[hs + 3] = (uint8_t)(n - hs - 4);
+	o[3] = (uint8_t)((n - 5) >> 8), o[4] = (uint8_t)(n - 5);
+	return n;
+}
+
+/*
+ * TLS, from its first record, needs no nDPI labels (wants_labels 0), and the
+ * ClientHello's name becomes pool_host; another protocol keeps them wanted.
+ */
+START_TEST(tls_without_labels)
+{
+	uint8_t hello[300];
+	size_t n = tls_hello(hello, "pool.example.net");
+	harness h;
+
+	h_init(&h);
+	h.fv.ndpi_proto = NULL;
+	h.fv.data[0] = hello;
+	h.fv.len[0] = (uint32_t)n;
+	h.fv.bytes[0] = n;
+	miner(&h, 40ull * 60 * 1000000);
+	ck_assert_int_eq(h.ans, MT_DETECTED);
+	ck_assert_int_eq(mt_detect_behaviour.wants_labels(NULL, h.state, &h.fv), 0);
+	ck_assert_str_eq(h.ev.pool_host, "pool.example.net");
+	mt_detect_behaviour.flow_free(NULL, h.state);
+	free(h.state);
+
+	/* every cut of the hello: no name read from a part, no read past it */
+	for (size_t k = 1; k < n; k++) {
+		uint8_t *cut = malloc(k);
+
+		ck_assert_ptr_nonnull(cut);
+		memcpy(cut, hello, k);
+		h_init(&h);
+		h.fv.ndpi_proto = NULL;
+		h.fv.data[0] = cut;
+		h.fv.len[0] = (uint32_t)k;
+		h.fv.bytes[0] = k;
+		h.fv.fin[0] = 1; /* nothing more will come */
+		pkt(&h, 0, 1, (uint32_t)k);
+		ck_assert_int_eq(h.ans, MT_UNDECIDED);
+		ck_assert_int_eq(mt_detect_behaviour.wants_labels(NULL, h.state, &h.fv), k < 5);
+		mt_detect_behaviour.flow_free(NULL, h.state);
+		free(h.state);
+		free(cut);
+	}
+
+	h_init(&h);
+	h.fv.ndpi_proto = NULL;
+	h.fv.data[0] = (const uint8_t *)"\x01\x02\x03\x04\x05\x06";
+	h.fv.len[0] = 6;
+	h.fv.bytes[0] = 6;
+	pkt(&h, 0, 1, 6);
+	ck_assert_int_eq(mt_detect_behaviour.wants_labels(NULL, h.state, &h.fv), 1);
+	free(h.state);
+}
+END_TEST
+
 static Suite *beh_suite(void)
 {
 	Suite *s = suite_create("detect_behaviour");
@@ -306,6 +384,7 @@ static Suite *beh_suite(void)
 	tcase_add_test(tc, first_bytes_other_protocols);
 	tcase_add_test(tc, first_bytes_truncated);
 	tcase_add_test(tc, first_bytes_without_stream);
+	tcase_add_test(tc, tls_without_labels);
 	suite_add_tcase(s, tc);
 	return s;
 }

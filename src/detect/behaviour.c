@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "detect/builtin.h"
 #include "detect/detector.h"
+#include "detect/tlsparse.h"
 
 #define BEH_MIN_DURATION_US (600ull * 1000000ull) /* decide only after 10 min */
 #define BEH_MIN_UP 20u            /* ... and this many share-like upstream messages */
@@ -32,7 +35,10 @@ typedef struct beh_state {
 	double mean, m2; /* Welford over upstream inter-arrival seconds */
 	uint32_t n_iat;
 	uint32_t reported_up; /* n_up when the evidence was last written */
-	uint8_t looked;       /* bit d: direction d's first bytes were judged (first_bytes_other) */
+	uint8_t looked;       /* bit d: direction d's first bytes were judged (first_bytes_other);
+			       * bit 2: the client's open with a TLS record (tls_record) */
+	uint8_t sni_done;     /* the ClientHello was read (or cannot be) */
+	char *sni;            /* its server name, when nDPI is not asked for it (malloc'ed) */
 } beh_state;
 
 static int known_other(const mt_flow_view *fv)
@@ -107,7 +113,7 @@ static int client_other(const mt_flow_view *fv, const mt_pkt_view *pv)
 	if (have == 0)
 		return -1;
 	if (d[0] == 22)
-		return 0; /* a TLS handshake record: nDPI tells TLS applications apart */
+		return 0; /* TLS (tls_record) */
 	for (i = 0; i < n_pat; i++) {
 		int r;
 
@@ -155,6 +161,22 @@ static int server_other(const mt_flow_view *fv, const mt_pkt_view *pv)
 }
 
 /*
+ * A TLS handshake record header (RFC 8446 section 5.1: content type 22,
+ * legacy version 3.x, a length of at most 2^14 + 2048) at the start of the
+ * client's bytes, on a connection seen from its start.
+ */
+static int tls_record(const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	const uint8_t *d;
+	uint32_t have, rl;
+
+	if (fv->midstream[0] || !dir_start(fv, pv, 0, &d, &have) || have < 5)
+		return 0;
+	rl = (uint32_t)d[3] << 8 | d[4];
+	return d[0] == 22 && d[1] == 3 && d[2] <= 4 && rl >= 1 && rl <= 16384u + 2048u;
+}
+
+/*
  * Protocols behaviour leaves alone that the first stream bytes name without
  * nDPI (whose label for them is not TLS, Unknown or Mining). Sets bit d of
  * *looked once direction d is judged for good. Returns 1 for one of them.
@@ -168,7 +190,7 @@ static int first_bytes_other(const mt_flow_view *fv, const mt_pkt_view *pv, uint
 		if (r > 0)
 			return 1;
 		if (r == 0)
-			*looked |= 1;
+			*looked |= (uint8_t)(1 | (tls_record(fv, pv) ? 4 : 0));
 	}
 	if (!(*looked & 2)) {
 		r = server_other(fv, pv);
@@ -178,6 +200,41 @@ static int first_bytes_other(const mt_flow_view *fv, const mt_pkt_view *pv, uint
 			*looked |= 2;
 	}
 	return 0;
+}
+
+/*
+ * The ClientHello's server name of a TLS flow, for pool_host: nDPI, which
+ * read it before, is not asked about TLS flows (beh_wants_labels). Read once
+ * the hello is whole (or cannot be); one allocation per TLS flow with a name.
+ */
+static void read_sni(beh_state *st, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	static _Thread_local uint8_t hs[MT_TLS_HS_MAX];
+	mt_tls_client_hello ch;
+	const uint8_t *d;
+	uint32_t have;
+	int complete = 0, n, r;
+	size_t l;
+
+	if (!dir_start(fv, pv, 0, &d, &have)) {
+		st->sni_done = 1; /* the start is gone */
+		return;
+	}
+	if (have == 0)
+		return;
+	n = mt_tls_flatten(d, have, hs, sizeof hs, &complete);
+	r = n < 0 ? -1 : mt_tls_client_hello_parse(hs, (size_t)n, &ch);
+	if (r == 0 && !complete && !fv->fin[0] && !pv->flow_end)
+		return; /* the hello is still arriving */
+	st->sni_done = 1;
+	if (r <= 0 || !ch.sni[0])
+		return;
+	l = strnlen(ch.sni, sizeof ch.sni - 1);
+	st->sni = malloc(l + 1);
+	if (st->sni) {
+		memcpy(st->sni, ch.sni, l);
+		st->sni[l] = '\0';
+	}
 }
 
 static int beh_on_packet(void *global, void *state, const mt_flow_view *fv,
@@ -190,8 +247,10 @@ static int beh_on_packet(void *global, void *state, const mt_flow_view *fv,
 	if (fv->l4proto != 6 || known_other(fv))
 		return MT_EXCLUDED;
 	/* The first bytes, until each direction's start was judged (the prefilter's rule too). */
-	if (st->looked != 3 && first_bytes_other(fv, pv, &st->looked))
+	if ((st->looked & 3) != 3 && first_bytes_other(fv, pv, &st->looked))
 		return MT_EXCLUDED;
+	if ((st->looked & 4) && !st->sni_done)
+		read_sni(st, fv, pv);
 	if (!pv->flow_end && pv->payload_len) {
 		if (!st->first_us)
 			st->first_us = pv->ts_us ? pv->ts_us : 1;
@@ -247,6 +306,8 @@ static int beh_on_packet(void *global, void *state, const mt_flow_view *fv,
 	MT_EV_SET(ev, evidence, txt, strlen(txt));
 	if (fv->sni && fv->sni[0])
 		MT_EV_SET(ev, pool_host, fv->sni, strlen(fv->sni));
+	else if (st->sni)
+		MT_EV_SET(ev, pool_host, st->sni, strlen(st->sni));
 	{
 		/* Graded: 0.5 at the threshold, up to 0.7 as the pattern holds for an hour and 200 shares. */
 		double conf = 0.5 + 0.1 * (dur_s >= 3600 ? 1.0 : dur_s / 3600) +
@@ -280,6 +341,28 @@ static int beh_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view
 	return MT_UNDECIDED;
 }
 
+/*
+ * API 5: nDPI's labels are wanted only where they can exclude a flow. A
+ * client that opened with a TLS record speaks TLS, which behaviour watches
+ * whatever application nDPI would name it by (its SNI or addresses).
+ */
+static int beh_wants_labels(void *global, void *state, const mt_flow_view *fv)
+{
+	const beh_state *st = state;
+
+	(void)global, (void)fv;
+	return !(st->looked & 4);
+}
+
+static void beh_flow_free(void *global, void *state)
+{
+	beh_state *st = state;
+
+	(void)global;
+	free(st->sni);
+	st->sni = NULL;
+}
+
 const mt_detector mt_detect_behaviour = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "behaviour",
@@ -290,6 +373,7 @@ const mt_detector mt_detect_behaviour = {
 	.init = NULL,
 	.fini = NULL,
 	.on_packet = beh_on_packet,
-	.flow_free = NULL,
+	.flow_free = beh_flow_free,
 	.prefilter = beh_prefilter,
+	.wants_labels = beh_wants_labels,
 };

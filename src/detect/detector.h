@@ -184,6 +184,14 @@ typedef struct mt_detector {
 	 * identify, so that results do not depend on it. May be NULL.
 	 */
 	int (*prefilter)(void *global, const mt_flow_view *fv, const mt_pkt_view *pv);
+	/*
+	 * Optional (API 5), for a detector with MT_WANT_LABELS: asked when nDPI
+	 * would start on a flow the detector is still asked about (at its third
+	 * payload packet, or at its end), with its state: 0 when nDPI's labels
+	 * would tell it nothing it needs on this flow, 1 when they would. nDPI
+	 * starts only if one such detector says 1. NULL: always 1.
+	 */
+	int (*wants_labels)(void *global, void *state, const mt_flow_view *fv);
 } mt_detector;
 
 /* A plugin exports this symbol; it returns a NULL-terminated array of detectors. */

@@ -459,6 +459,38 @@ static void flow_view(const mt_engine *e, const mt_flow *f, const fstate *fs, mt
 static void detectors_done(mt_engine *e, fstate *fs);
 static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev);
 
+/*
+ * Whether nDPI should start on the flow now: some detector still asked reads
+ * its labels (ndpi_useless) and, asked with its state (wants_labels), says
+ * this flow's labels would tell it something. A detector not called yet has
+ * no state and cannot tell: it wants them.
+ */
+static int ndpi_wanted(mt_engine *e, const mt_flow *f, fstate *fs)
+{
+	const mt_detect_reg *r = e->reg;
+	uint32_t m = fs->active & r->labels_mask;
+	mt_flow_view fv;
+	int built = 0;
+
+	if (fs->owner >= 0)
+		return 0;
+	while (m) {
+		int i = __builtin_ctz(m);
+		const mt_detector *d = r->det[i];
+
+		m &= m - 1;
+		if (!d->wants_labels || !fs->ds || !fs->ds[i])
+			return 1;
+		if (!built) {
+			flow_view(e, f, fs, &fv);
+			built = 1;
+		}
+		if (d->wants_labels(r->global[i], fs->ds[i], &fv))
+			return 1;
+	}
+	return 0;
+}
+
 static void streams_free(mt_engine *e, fstate *fs)
 {
 	int64_t md = 0;
@@ -851,7 +883,7 @@ static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 		return;
 	}
 	if (fs->ndpi_wait) {
-		if (ndpi_useless(e, fs)) {
+		if (!ndpi_wanted(e, f, fs)) {
 			fs->ndpi_wait = 0;
 			ndpi_hold_free(e, fs);
 		} else {
@@ -997,6 +1029,13 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 		/* nDPI reads no bare TCP segment of a flow before it has named it. */
 		if ((p->l4proto == 6 && p->payload_len == 0) || ndpi_hold_add(e, fs, p, dir) == 0)
 			return;
+		if (!ndpi_wanted(e, f, fs)) {
+			/* The detectors that read labels know enough of this flow without them. */
+			fs->ndpi_wait = 0;
+			ndpi_hold_free(e, fs);
+			e->st.ndpi_dropped++;
+			return;
+		}
 		ndpi_start(e, fs);
 	}
 	if (fs->nf) {
