@@ -243,7 +243,7 @@ START_TEST(first_bytes_truncated)
 {
 	static const char *const in[] = {
 		"GET /index.html HTTP/1.1\r\n", "OPTIONS * HTTP/1.1\r\n", "SSH-2.0-x\r\n",
-		"\x13" "BitTorrent protocol", "HTTP/1.0 404 Not Found\r\n",
+		"\023BitTorrent protocol", "HTTP/1.0 404 Not Found\r\n",
 	};
 	/* bytes from which the pattern is all there: connection seen from its start, mid-connection */
 	static const size_t need[][2] = {{4, 26}, {8, 20}, {4, SIZE_MAX}, {20, 20}, {13, 13}};

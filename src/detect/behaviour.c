@@ -100,7 +100,7 @@ static int client_other(const mt_flow_view *fv, const mt_pkt_view *pv)
 	} pat[] = {
 		{"GET ", 4}, {"POST ", 5}, {"HEAD ", 5}, {"PUT ", 4}, {"DELETE ", 7},
 		{"OPTIONS ", 8}, {"CONNECT ", 8}, {"PATCH ", 6}, {"TRACE ", 6},
-		{"\x13" "BitTorrent protocol", 20}, {"SSH-", 4},
+		{"\023BitTorrent protocol", 20}, {"SSH-", 4},
 	};
 	const size_t n_http = 9, n_pat = sizeof(pat) / sizeof(pat[0]);
 	const uint8_t *d;
