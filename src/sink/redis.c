@@ -86,7 +86,8 @@ typedef struct prep {
  * another writer recreated, with this probe, before this sink's next hit) heals when the
  * knowledge is dropped: on every reconnect, cluster redirect or topology refresh, script reload,
  * when the table fills, and at the latest every MT_REDIS_KNOW_TTL_S seconds. An operator who
- * edits sites by hand and wants them exact at once restarts the probes.
+ * edits sites by hand and wants them exact at once restarts the probes. In a cluster every hit
+ * takes the full path (the site, stream and index writes are separate calls there anyway).
  */
 typedef struct know {
 	uint64_t *t;  /* open addressing, 0 = empty */
@@ -654,6 +655,7 @@ static int prep_rec(rsink *s, prep *r)
 	int64_t fus = 0, tus = 0;
 	int n = mt_json_parse(j, r->len, t, NTOK, MT_JSON_DEFAULT_MAX_DEPTH);
 
+	r->nolean = 0;
 	if (n < 1 || t[0].type != MT_JSON_OBJECT)
 		return -EINVAL;
 	tok_str(j, t, n, tok_obj(j, t, n, 0, "miner"), "ip", r->ip, sizeof(r->ip));
