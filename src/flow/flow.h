@@ -96,6 +96,12 @@ typedef struct mt_flow_stats {
 
 typedef struct mt_flowtab mt_flowtab;
 
+/*
+ * The table's hash of a key under hash key hkey: SipHash-1-3 of the key's
+ * significant bytes (IPv4: 16). Exposed for tests that build colliding keys.
+ */
+uint32_t mt_flow_key_hash(const uint8_t hkey[16], const mt_flow_key *k);
+
 /* Called once for every flow that ends, before it is freed; must release f->user. */
 typedef void (*mt_flow_end_fn)(mt_flow *f, int reason, void *ctx);
 
