@@ -215,7 +215,15 @@ static int make_key(mt_flow_key *k, const mt_pkt *p)
 	k->ipver = p->ipver;
 	k->l4proto = p->l4proto;
 	k->vlan = p->nvlan > 0 ? p->vlan[0] : 0;
-	cmp = memcmp(p->src, p->dst, alen);
+	if (p->ipver == 4) {
+		/* memcmp order of 4 bytes = numeric order of the big-endian words, without a call */
+		uint32_t s = (uint32_t)p->src[0] << 24 | (uint32_t)p->src[1] << 16 | (uint32_t)p->src[2] << 8 | p->src[3];
+		uint32_t d = (uint32_t)p->dst[0] << 24 | (uint32_t)p->dst[1] << 16 | (uint32_t)p->dst[2] << 8 | p->dst[3];
+
+		cmp = (s > d) - (s < d);
+	} else {
+		cmp = memcmp(p->src, p->dst, alen);
+	}
 	if (cmp < 0 || (cmp == 0 && p->sport <= p->dport)) {
 		memcpy(k->lo, p->src, alen);
 		memcpy(k->hi, p->dst, alen);
