@@ -27,6 +27,7 @@
  */
 #include "detect/builtin.h"
 #include "detect/detector.h"
+#include "detect/jsonl.h"
 #include "detect/prefilter.h"
 #include "util/json.h"
 
@@ -83,19 +84,6 @@ static const char *const method_names[] = {
 
 #define N_METHODS (sizeof method_names / sizeof method_names[0])
 
-struct edir {
-	uint32_t off;      /* start of the next unparsed line */
-	uint32_t scan;     /* bytes before this hold no '\n' after off */
-	uint32_t gap_seen; /* last gap_off acted on */
-	uint16_t bad;      /* non-JSON lines */
-	uint8_t seen;      /* first bytes of this direction looked at */
-	uint8_t started;   /* first line judged */
-	uint8_t resync;    /* next line may begin mid-message */
-	uint8_t done;      /* parse no more of this direction */
-	uint8_t tail_done; /* unterminated last line tried at FIN */
-	uint8_t msgs;      /* JSON objects seen (saturating) */
-};
-
 struct pend {
 	uint64_t id;  /* hash of the id's type and raw text */
 	uint32_t seq; /* age: lowest is oldest */
@@ -104,7 +92,7 @@ struct pend {
 };
 
 typedef struct ethproxy_state {
-	struct edir d[2];
+	mt_jsonl_dir d[2];
 	struct pend pend[MT_ETHPROXY_PENDING];
 	uint32_t seq;
 	double conf;
@@ -140,19 +128,6 @@ static int hexval(uint8_t c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
-}
-
-static int is_ws(uint8_t c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int blank(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!is_ws(p[i]))
-			return 0;
-	return 1;
 }
 
 static int type_at(const struct msg *m, int i)
@@ -600,143 +575,53 @@ static void on_object(struct ctx *c, const struct msg *m, int dir, int first_msg
 	foreign_msg(c);
 }
 
-static void on_line(struct ctx *c, int dir, const uint8_t *p, size_t n, int tentative)
+/* ---- the line framing (detect/jsonl.c) --------------------------------- */
+
+static void line_object(void *ctx, int dir, const uint8_t *p, uint32_t off, uint32_t n,
+			const mt_json_tok *t, int nt, int first_msg)
 {
-	mt_json_tok toks[MT_ETHPROXY_MAX_TOKENS];
-	struct edir *ds = &c->st->d[dir];
-	int first = !ds->started;
-	int nt;
+	struct msg m = { p, t, nt };
 
-	if (n > MT_ETHPROXY_MAX_LINE) {
-		if (!tentative) {
-			ds->started = 1;
-			foreign_msg(c);
-		}
-		return;
-	}
-	nt = mt_json_parse(p, n, toks, MT_ETHPROXY_MAX_TOKENS, MT_ETHPROXY_MAX_DEPTH);
-	if (nt > 0 && toks[0].type == MT_JSON_OBJECT) {
-		struct msg m = { p, toks, nt };
-		int first_msg = ds->msgs == 0;
-
-		ds->started = 1;
-		if (ds->msgs < UINT8_MAX)
-			ds->msgs++;
-		on_object(c, &m, dir, first_msg);
-		return;
-	}
-	if (tentative)
-		return;
-	ds->started = 1;
-	if (nt == MT_JSON_E_TOKENS || nt == MT_JSON_E_DEPTH) {
-		foreign_msg(c); /* JSON too big for EthProxy: not ours */
-		return;
-	}
-	if (first) {
-		not_mine(c);
-		return;
-	}
-	if (++ds->bad > MT_ETHPROXY_MAX_BAD_LINES) {
-		not_mine(c);
-		ds->done = 1;
-	}
+	(void)off;
+	(void)n;
+	on_object(ctx, &m, dir, first_msg);
 }
 
-/* JSON text holds no raw control bytes but white space (RFC 8259 sections 2 and 7). */
-static int has_ctl(const uint8_t *p, size_t n)
+static void line_foreign(void *ctx)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
-			return 1;
-	return 0;
+	foreign_msg(ctx);
 }
 
-static void scan_lines(struct ctx *c, int dir, uint32_t end)
+static void line_not_mine(void *ctx)
 {
-	struct edir *ds = &c->st->d[dir];
-	const uint8_t *data = c->fv->data[dir];
-
-	while (!ds->done && !c->st->excluded && ds->off < end) {
-		uint32_t from = ds->scan > ds->off ? ds->scan : ds->off;
-		const uint8_t *nl = NULL;
-		uint32_t s0, e;
-		int tentative;
-
-		if (!ds->started && !ds->resync) {
-			uint32_t k = ds->off;
-
-			while (k < end && is_ws(data[k]))
-				k++;
-			if (k < end && data[k] != '{') {
-				not_mine(c); /* HTTP, TLS, binary: not JSON lines */
-				if (c->st->excluded)
-					return;
-			}
-		}
-		if (from < end)
-			nl = memchr(data + from, '\n', end - from);
-		if (!nl) {
-			if (ds->resync && !ds->started && has_ctl(data + from, end - from))
-				not_mine(c);
-			ds->scan = end;
-			if (end - ds->off > MT_ETHPROXY_MAX_LINE) {
-				not_mine(c);
-				ds->done = 1;
-			}
-			return;
-		}
-		e = (uint32_t)(nl - data);
-		s0 = ds->off;
-		tentative = ds->resync;
-		ds->off = e + 1;
-		ds->scan = ds->off;
-		ds->resync = 0;
-		if (tentative && !ds->started && has_ctl(data + from, e - from)) {
-			not_mine(c);
-			continue;
-		}
-		if (!blank(data + s0, e - s0))
-			on_line(c, dir, data + s0, e - s0, tentative);
-	}
+	not_mine(ctx);
 }
+
+static int line_excluded(void *ctx)
+{
+	return ((struct ctx *)ctx)->st->excluded;
+}
+
+_Static_assert(MT_ETHPROXY_MAX_TOKENS <= MT_JSONL_MAX_TOKENS, "a line's tokens live in jsonl.c's array");
+
+static const mt_jsonl_ops line_ops = {
+	.max_line = MT_ETHPROXY_MAX_LINE,
+	.max_tokens = MT_ETHPROXY_MAX_TOKENS,
+	.max_depth = MT_ETHPROXY_MAX_DEPTH,
+	.max_bad = MT_ETHPROXY_MAX_BAD_LINES,
+	.long_foreign = 1,
+	.object = line_object,
+	.foreign = line_foreign,
+	.not_mine = line_not_mine,
+	.excluded = line_excluded,
+};
 
 static void process_dir(struct ctx *c, int dir)
 {
 	const mt_flow_view *fv = c->fv;
-	struct edir *ds = &c->st->d[dir];
-	uint32_t len = fv->len[dir];
-	uint32_t g = fv->gap_off[dir];
 
-	if (ds->done || !fv->data[dir] || len == 0)
-		return;
-	if (len < ds->off) {
-		ds->done = 1;
-		return;
-	}
-	if (!ds->seen) {
-		ds->seen = 1;
-		if (fv->midstream[dir])
-			ds->resync = 1;
-	}
-	if (g != 0 && g != ds->gap_seen) {
-		ds->gap_seen = g;
-		if (g >= ds->off && g <= len) {
-			scan_lines(c, dir, g);
-			if (ds->done || c->st->excluded)
-				return;
-			ds->off = g;
-			ds->scan = g;
-			ds->resync = 1;
-		}
-	}
-	scan_lines(c, dir, len);
-	if (!ds->done && !c->st->excluded && fv->fin[dir] && !ds->tail_done && ds->off < len) {
-		ds->tail_done = 1;
-		if (!blank(fv->data[dir] + ds->off, len - ds->off))
-			on_line(c, dir, fv->data[dir] + ds->off, len - ds->off, 1);
-		ds->off = len;
-		ds->scan = len;
-	}
+	mt_jsonl_process(&line_ops, c, &c->st->d[dir], dir, fv->data[dir], fv->len[dir], fv->gap_off[dir],
+			 fv->midstream[dir], fv->fin[dir]);
 }
 
 static int answer(struct ctx *c, const mt_pkt_view *pv)

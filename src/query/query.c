@@ -597,17 +597,21 @@ static void join_list(const mt_qlist *l, const char *sep, char *out, size_t n)
 	}
 }
 
-static void rates_text(const mt_qsite *s, char *out, size_t n)
+/* "algo rate" per algorithm, joined by sep; empty when there is none. */
+void mt_query_rates_text(const mt_qrate *r, size_t nr, const char *sep, const char *empty, char *out,
+			 size_t n)
 {
 	size_t o = 0;
 
-	snprintf(out, n, "-");
-	for (size_t i = 0; i < s->nrates && o < n; i++) {
-		char r[48];
+	if (!n)
+		return;
+	snprintf(out, n, "%s", empty);
+	for (size_t i = 0; i < nr && o < n; i++) {
+		char t[48];
 		int k;
 
-		mt_query_fmt_rate(s->rates[i].hs, s->rates[i].algo, r, sizeof r);
-		k = snprintf(out + o, n - o, "%s%s %s", i ? ", " : "", s->rates[i].algo, r);
+		mt_query_fmt_rate(r[i].hs, r[i].algo, t, sizeof t);
+		k = snprintf(out + o, n - o, "%s%s %s", i ? sep : "", r[i].algo, t);
 		if (k < 0)
 			break;
 		o += (size_t)k;
@@ -632,7 +636,7 @@ static void print_sites_table(FILE *fp, const mt_qsite *v, size_t n)
 		snprintf(city, sizeof city, "%s", mt_query_field(s, "city_zh")[0] ? mt_query_field(s, "city_zh")
 										 : mt_query_field(s, "city"));
 		snprintf(wk, sizeof wk, "%.0f", s->workers_seen);
-		rates_text(s, rate, sizeof rate);
+		mt_query_rates_text(s->rates, s->nrates, ", ", "-", rate, sizeof rate);
 		if (s->has_power)
 			mt_query_fmt_watts(s->power_w[1], pw, sizeof pw);
 		else

@@ -57,6 +57,8 @@ int mt_query_report(FILE *out, const char *format, mt_qsite *sites, size_t n, in
 
 /* "12.3 TH/s" style (units of hashes; "Sol/s" for equihash). */
 void mt_query_fmt_rate(double hs, const char *algo, char *out, size_t n);
+void mt_query_rates_text(const mt_qrate *r, size_t nr, const char *sep, const char *empty, char *out,
+			 size_t n);
 /* "1.23 kW" style. */
 void mt_query_fmt_watts(double w, char *out, size_t n);
 /* UTC "2024-03-14 09:00". */

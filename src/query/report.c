@@ -9,11 +9,6 @@
 #define R_MAX_ALGOS 16
 #define R_BUCKETS 28 /* activity chart: the window in 28 columns (6 h each for a week) */
 
-typedef struct ralgo {
-	char algo[32];
-	double hs, low, high;
-} ralgo;
-
 /* A group of sites: one company, one region, or everything. */
 typedef struct rgroup {
 	char key[256];   /* credit code, company name or region label */
@@ -22,7 +17,7 @@ typedef struct rgroup {
 	size_t nsites;
 	size_t *site;    /* indices into the site array */
 	double workers, machines, hits;
-	ralgo algos[R_MAX_ALGOS];
+	mt_qrate algos[R_MAX_ALGOS];
 	size_t nalgos;
 	int has_power;
 	double power_w[3], energy_kwh_day[3];
@@ -163,19 +158,7 @@ static void free_data(rdata *d)
 
 static void rates_of(const rgroup *g, char *out, size_t n)
 {
-	size_t o = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < g->nalgos && o < n; i++) {
-		char r[48];
-		int k;
-
-		mt_query_fmt_rate(g->algos[i].hs, g->algos[i].algo, r, sizeof r);
-		k = snprintf(out + o, n - o, "%s%s %s", i ? "; " : "", g->algos[i].algo, r);
-		if (k < 0)
-			break;
-		o += (size_t)k;
-	}
+	mt_query_rates_text(g->algos, g->nalgos, "; ", "", out, n);
 }
 
 /* ---- CSV (RFC 4180) ---- */
