@@ -19,6 +19,9 @@
 /* Packets per pcap_dispatch call: the stop flag and the budget are looked at between calls. */
 #define DISPATCH_CHUNK 4096
 
+/* Bytes of frame copies a batch holds (a larger frame is handed over alone, uncopied). */
+#define BATCH_BYTES (64u << 10)
+
 struct mt_capture {
 	pcap_t *pcap;
 	int linktype;
@@ -27,6 +30,11 @@ struct mt_capture {
 	void *fn_ctx;
 	uint64_t *budget;
 	int linktype_mapped;
+	/* mt_capture_run_batch: copies of the frames read since the last hand-over */
+	mt_capture_batch_fn bfn;
+	mt_frame bfr[MT_CAPTURE_BATCH];
+	uint32_t bn, bused;
+	uint8_t *bbuf;
 	char *fbuf; /* the stdio buffer of the file (glibc ignores the size when setvbuf allocates) */
 	volatile sig_atomic_t stop;
 	char err[PCAP_ERRBUF_SIZE + 64];
@@ -177,19 +185,58 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *d
 		(*c->budget)--;
 }
 
+static void batch_flush(mt_capture *c)
+{
+	if (c->bn)
+		c->bfn(c->fn_ctx, c->linktype_mapped, c->bfr, c->bn);
+	c->bn = 0;
+	c->bused = 0;
+}
+
+/* libpcap reuses its buffer for the next frame: a batch holds copies. */
+static void on_packet_batch(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+	mt_capture *c = (mt_capture *)user;
+	mt_frame *f;
+	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+	uint32_t len = h->caplen;
+
+	if (h->ts.tv_sec < 0)
+		ts = 0;
+	if (c->budget)
+		(*c->budget)--;
+	if (len > BATCH_BYTES - c->bused)
+		batch_flush(c);
+	if (len > BATCH_BYTES) {
+		mt_frame one = { data, ts, h->caplen, h->len < h->caplen ? h->caplen : h->len };
+
+		c->bfn(c->fn_ctx, c->linktype_mapped, &one, 1);
+		return;
+	}
+	f = &c->bfr[c->bn++];
+	memcpy(c->bbuf + c->bused, data, len);
+	f->data = c->bbuf + c->bused;
+	f->ts_us = ts;
+	f->cap_len = h->caplen;
+	f->wire_len = h->len < h->caplen ? h->caplen : h->len;
+	c->bused += (len + 7u) & ~7u; /* BATCH_BYTES is a multiple of 8: no overflow */
+	if (c->bused > BATCH_BYTES)
+		c->bused = BATCH_BYTES;
+	if (c->bn == MT_CAPTURE_BATCH)
+		batch_flush(c);
+}
+
 /*
  * pcap_dispatch with a callback rather than a pcap_next_ex loop: libpcap's
  * read loop runs once per DISPATCH_CHUNK packets instead of once per packet
  * (pcap_next_ex is a one-packet pcap_dispatch plus a copy of the header).
  * The budget is counted in the callback, so packets handed over before a
- * read error are counted too.
+ * read error are counted too; a partial batch is handed over before return.
  */
-int mt_capture_run(mt_capture *c, mt_capture_fn fn, void *ctx, uint64_t *budget)
+static int run_loop(mt_capture *c, pcap_handler h, uint64_t *budget)
 {
 	int rc;
 
-	c->fn = fn;
-	c->fn_ctx = ctx;
 	c->budget = budget;
 	c->linktype_mapped = mt_capture_linktype(c);
 	for (;;) {
@@ -201,7 +248,9 @@ int mt_capture_run(mt_capture *c, mt_capture_fn fn, void *ctx, uint64_t *budget)
 			return MT_CAPTURE_COUNT;
 		if (budget && *budget < (uint64_t)cnt)
 			cnt = (int)*budget;
-		rc = pcap_dispatch(c->pcap, cnt, on_packet, (u_char *)c);
+		rc = pcap_dispatch(c->pcap, cnt, h, (u_char *)c);
+		if (c->bfn)
+			batch_flush(c);
 		if (rc > 0)
 			continue;
 		if (rc == 0)
@@ -214,6 +263,27 @@ int mt_capture_run(mt_capture *c, mt_capture_fn fn, void *ctx, uint64_t *budget)
 			return MT_CAPTURE_TRUNCATED;
 		return MT_CAPTURE_ERROR;
 	}
+}
+
+int mt_capture_run(mt_capture *c, mt_capture_fn fn, void *ctx, uint64_t *budget)
+{
+	c->fn = fn;
+	c->bfn = NULL;
+	c->fn_ctx = ctx;
+	return run_loop(c, on_packet, budget);
+}
+
+int mt_capture_run_batch(mt_capture *c, mt_capture_batch_fn fn, void *ctx, uint64_t *budget)
+{
+	if (!c->bbuf && !(c->bbuf = malloc(BATCH_BYTES))) {
+		set_err(c->err, sizeof(c->err), strerror(ENOMEM));
+		return MT_CAPTURE_ERROR;
+	}
+	c->fn = NULL;
+	c->bfn = fn;
+	c->fn_ctx = ctx;
+	c->bn = c->bused = 0;
+	return run_loop(c, on_packet_batch, budget);
 }
 
 void mt_capture_stop(mt_capture *c)
@@ -234,5 +304,6 @@ void mt_capture_close(mt_capture *c)
 	if (c->pcap)
 		pcap_close(c->pcap); /* closes the file, which uses fbuf */
 	free(c->fbuf);
+	free(c->bbuf);
 	free(c);
 }

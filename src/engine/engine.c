@@ -1104,14 +1104,38 @@ static void flow_detect(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	run_detectors(e, f, fs, mask, &pv);
 }
 
-void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
-		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len)
+/* The rest of mt_engine_frame for a decoded packet; hint as mt_flowtab_packet_hinted takes it. */
+static void frame_decoded(mt_engine *e, const mt_pkt *p, const mt_flow_hint *hint)
 {
-	mt_pkt p;
 	mt_flow *f;
 	fstate *fs;
 	int dir, created;
 
+	if (p->sport == 53 && p->payload_len)
+		dns_feed(e, p);
+	stage_mark(e, e->stage >= 0 ? MT_STAGE_FLOW : -1);
+	f = mt_flowtab_packet_hinted(e->ft, p, hint, &dir, &created);
+	if (unlikely(!f))
+		return;
+	fs = f->user;
+	if (!fs) {
+		fs = fstate_new(e, f);
+		if (!fs)
+			return;
+	}
+	if (unlikely(fs->finished))
+		return;
+	flow_packet(e, f, fs, p, dir);
+	/* Closed both ways (or reset): the last words now, not at the table's timeout. */
+	if (f->tcp_state == MT_TCP_CLOSED && fs->inspected) {
+		stage_mark(e, e->stage >= 0 ? MT_STAGE_DETECT : -1);
+		flow_finish(e, f, fs);
+	}
+}
+
+/* Counters and packet time of a frame; 1 if its stages are to be timed. */
+static inline int frame_count(mt_engine *e, uint64_t ts_us, uint32_t wire_len)
+{
 	e->st.packets++;
 	e->st.bytes += wire_len;
 	if (unlikely(e->st.first_ts_us == 0))
@@ -1122,32 +1146,68 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 	e->st.last_ts_us = e->now_us;
 	if (unlikely(e->st.packets % MT_ENGINE_STAGE_SAMPLE == 0) && e->cfg.stage_clock) {
 		e->st.stage_samples++;
+		return 1;
+	}
+	return 0;
+}
+
+void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
+		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len)
+{
+	mt_pkt p;
+
+	if (frame_count(e, ts_us, wire_len))
 		stage_mark(e, MT_STAGE_DECODE);
-	}
-	if (mt_decode_frame(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst) != MT_DECODE_L4)
-		goto out;
-	if (p.sport == 53 && p.payload_len)
-		dns_feed(e, &p);
-	stage_mark(e, e->stage >= 0 ? MT_STAGE_FLOW : -1);
-	f = mt_flowtab_packet(e->ft, &p, &dir, &created);
-	if (unlikely(!f))
-		goto out;
-	fs = f->user;
-	if (!fs) {
-		fs = fstate_new(e, f);
-		if (!fs)
-			goto out;
-	}
-	if (unlikely(fs->finished))
-		goto out;
-	flow_packet(e, f, fs, &p, dir);
-	/* Closed both ways (or reset): the last words now, not at the table's timeout. */
-	if (f->tcp_state == MT_TCP_CLOSED && fs->inspected) {
-		stage_mark(e, e->stage >= 0 ? MT_STAGE_DETECT : -1);
-		flow_finish(e, f, fs);
-	}
-out:
+	if (mt_decode_frame(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst) == MT_DECODE_L4)
+		frame_decoded(e, &p, NULL);
 	stage_mark(e, -1);
+}
+
+/*
+ * Three passes over a batch: decode each frame (at the packet time
+ * mt_engine_frame would give it) and ask for its flow's bucket; ask for the
+ * first flow of each bucket; then everything else, frame by frame, in order.
+ * The first two passes change nothing but the decode counters, so the
+ * records are those of mt_engine_frame. Time sampling: a sampled frame's
+ * decode (with the hash) is timed in the first pass, the rest in the third.
+ */
+void mt_engine_frames(mt_engine *e, int linktype, const mt_frame *fr, uint32_t n)
+{
+	mt_pkt pk[MT_ENGINE_BATCH];
+	mt_flow_hint hint[MT_ENGINE_BATCH];
+	uint8_t ok[MT_ENGINE_BATCH];
+	uint64_t now;
+	uint32_t i;
+
+	for (; n > MT_ENGINE_BATCH; n -= MT_ENGINE_BATCH, fr += MT_ENGINE_BATCH)
+		mt_engine_frames(e, linktype, fr, MT_ENGINE_BATCH);
+	now = e->now_us;
+	for (i = 0; i < n; i++) {
+		int timed = e->cfg.stage_clock &&
+			    unlikely((e->st.packets + i + 1) % MT_ENGINE_STAGE_SAMPLE == 0);
+		uint64_t t0 = timed ? stage_now() : 0;
+
+		if (fr[i].ts_us > now)
+			now = fr[i].ts_us;
+		ok[i] = mt_decode_frame(linktype, fr[i].data, fr[i].cap_len, fr[i].wire_len, now,
+					&pk[i], &e->dst) == MT_DECODE_L4;
+		if (ok[i])
+			mt_flowtab_prefetch(e->ft, &pk[i], &hint[i]);
+		if (timed)
+			e->st.stage_ns[MT_STAGE_DECODE] += (stage_now() - t0) * MT_ENGINE_STAGE_SAMPLE;
+	}
+	for (i = 0; i < n; i++)
+		if (ok[i])
+			mt_flowtab_prefetch_flow(e->ft, &hint[i]);
+	for (i = 0; i < n; i++) {
+		if (frame_count(e, fr[i].ts_us, fr[i].wire_len)) {
+			/* its decode was timed above: the clock starts at the flow stage */
+			stage_mark(e, MT_STAGE_FLOW);
+		}
+		if (ok[i])
+			frame_decoded(e, &pk[i], &hint[i]);
+		stage_mark(e, -1);
+	}
 }
 
 /* ---- life cycle ---- */

@@ -206,10 +206,10 @@ void mt_flow_cfg_default(mt_flow_cfg *cfg)
 }
 
 /* Fills the normalised key of p; returns 1 if p's sender is key.lo. */
-static int make_key(mt_flow_key *k, const mt_pkt *p)
+static inline int make_key(mt_flow_key *k, const mt_pkt *p)
 {
-	size_t alen = p->ipver == 4 ? 4 : 16;
-	int cmp;
+	const uint8_t *lo, *hi;
+	int cmp, from_lo;
 
 	memset(k, 0, sizeof *k);
 	k->ipver = p->ipver;
@@ -222,20 +222,22 @@ static int make_key(mt_flow_key *k, const mt_pkt *p)
 
 		cmp = (s > d) - (s < d);
 	} else {
-		cmp = memcmp(p->src, p->dst, alen);
+		cmp = memcmp(p->src, p->dst, 16);
 	}
-	if (cmp < 0 || (cmp == 0 && p->sport <= p->dport)) {
-		memcpy(k->lo, p->src, alen);
-		memcpy(k->hi, p->dst, alen);
-		k->lo_port = p->sport;
-		k->hi_port = p->dport;
-		return 1;
+	from_lo = cmp < 0 || (cmp == 0 && p->sport <= p->dport);
+	lo = from_lo ? p->src : p->dst;
+	hi = from_lo ? p->dst : p->src;
+	/* constant lengths: inline stores, not a memcpy call */
+	if (p->ipver == 4) {
+		memcpy(k->lo, lo, 4);
+		memcpy(k->hi, hi, 4);
+	} else {
+		memcpy(k->lo, lo, 16);
+		memcpy(k->hi, hi, 16);
 	}
-	memcpy(k->lo, p->dst, alen);
-	memcpy(k->hi, p->src, alen);
-	k->lo_port = p->dport;
-	k->hi_port = p->sport;
-	return 0;
+	k->lo_port = from_lo ? p->sport : p->dport;
+	k->hi_port = from_lo ? p->dport : p->sport;
+	return from_lo;
 }
 
 static int flow_class(const mt_flow *f)
@@ -581,9 +583,35 @@ static void tcp_update(flow_ent *e, const mt_pkt *p, int from_lo)
 	}
 }
 
+void mt_flowtab_prefetch(const mt_flowtab *t, const mt_pkt *p, mt_flow_hint *h)
+{
+	h->from_lo = make_key(&h->key, p);
+	h->hash = mt_flow_key_hash(t->hkey, &h->key);
+	__builtin_prefetch(&t->bucket[h->hash & t->mask]);
+}
+
+void mt_flowtab_prefetch_flow(const mt_flowtab *t, const mt_flow_hint *h)
+{
+	const mt_flow *f = t->bucket[h->hash & t->mask];
+
+	if (f) {
+		/* the three lines a packet of an existing flow touches (see lookup) */
+		__builtin_prefetch(f);
+		__builtin_prefetch((const char *)f + 64);
+		__builtin_prefetch((const char *)f + 128);
+	}
+}
+
 mt_flow *mt_flowtab_packet(mt_flowtab *t, const mt_pkt *p, int *dir, int *created)
 {
-	mt_flow_key k;
+	return mt_flowtab_packet_hinted(t, p, NULL, dir, created);
+}
+
+mt_flow *mt_flowtab_packet_hinted(mt_flowtab *t, const mt_pkt *p, const mt_flow_hint *hint,
+				  int *dir, int *created)
+{
+	mt_flow_hint own;
+	const mt_flow_key *kp;
 	mt_flow *f;
 	uint32_t h;
 	int from_lo, d, is_new = 0;
@@ -593,9 +621,15 @@ mt_flow *mt_flowtab_packet(mt_flowtab *t, const mt_pkt *p, int *dir, int *create
 	if (p->ts_us >= t->next_expire_us)
 		mt_flowtab_expire(t, p->ts_us);
 
-	from_lo = make_key(&k, p);
-	h = mt_flow_key_hash(t->hkey, &k);
-	f = lookup(t, &k, h);
+	if (!hint) {
+		own.from_lo = make_key(&own.key, p);
+		own.hash = mt_flow_key_hash(t->hkey, &own.key);
+		hint = &own;
+	}
+	kp = &hint->key;
+	from_lo = hint->from_lo;
+	h = hint->hash;
+	f = lookup(t, kp, h);
 	if (f && p->l4proto == IPPROTO_TCP_NUM && f->tcp_state == MT_TCP_CLOSED &&
 	    (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		/* The tuple is reused by a new connection. */
@@ -603,7 +637,7 @@ mt_flow *mt_flowtab_packet(mt_flowtab *t, const mt_pkt *p, int *dir, int *create
 		f = NULL;
 	}
 	if (!f) {
-		f = flow_create(t, &k, h, p, from_lo);
+		f = flow_create(t, kp, h, p, from_lo);
 		if (!f)
 			return NULL;
 		is_new = 1;
