@@ -54,7 +54,8 @@ typedef void (*mt_capture_batch_fn)(void *ctx, int linktype, const mt_frame *fr,
  * mt_capture_run, handing frames over in batches of up to MT_CAPTURE_BATCH
  * (copies: libpcap reuses its buffer), so that the reader can look a few
  * frames ahead (mt_engine_frames). Every frame read is handed over before
- * it returns, whatever the reason; the budget counts frames read.
+ * it returns, whatever the reason; the budget counts frames read. Frames of
+ * a pipe or FIFO (stdin...) are handed over one at a time, as they come.
  */
 int mt_capture_run_batch(mt_capture *c, mt_capture_batch_fn fn, void *ctx, uint64_t *budget);
 

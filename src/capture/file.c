@@ -35,6 +35,7 @@ struct mt_capture {
 	mt_frame bfr[MT_CAPTURE_BATCH];
 	uint32_t bn, bused;
 	uint8_t *bbuf;
+	int ahead; /* a regular file: reading ahead never waits for input */
 	char *fbuf; /* the stdio buffer of the file (glibc ignores the size when setvbuf allocates) */
 	volatile sig_atomic_t stop;
 	char err[PCAP_ERRBUF_SIZE + 64];
@@ -140,6 +141,12 @@ mt_capture *mt_capture_open_file(const char *path, const char *bpf, char *err,
 		return NULL;
 	}
 	c->linktype = pcap_datalink(c->pcap);
+	{
+		FILE *fp = pcap_file(c->pcap);
+		struct stat fst;
+
+		c->ahead = fp && fstat(fileno(fp), &fst) == 0 && S_ISREG(fst.st_mode);
+	}
 	if (bpf && *bpf) {
 		if (pcap_compile(c->pcap, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 			char m[PCAP_ERRBUF_SIZE + 64];
@@ -222,7 +229,8 @@ static void on_packet_batch(u_char *user, const struct pcap_pkthdr *h, const u_c
 	c->bused += (len + 7u) & ~7u; /* BATCH_BYTES is a multiple of 8: no overflow */
 	if (c->bused > BATCH_BYTES)
 		c->bused = BATCH_BYTES;
-	if (c->bn == MT_CAPTURE_BATCH)
+	/* A pipe's next frame may be long in coming: this one must not wait for it. */
+	if (c->bn == MT_CAPTURE_BATCH || !c->ahead)
 		batch_flush(c);
 }
 
