@@ -306,6 +306,93 @@ class EthLink:
         return eth_pad(eth_header(dst, src, etype, self.tags) + body)
 
 
+class TunnelLink:
+    """A mirror session that delivers the traffic inside a tunnel between two probes' routers
+    (198.18.0.1 and 198.18.0.2, RFC 2544 benchmark space): the outer frame is Ethernet/IPv4,
+    then GRE (RFC 2784, with a key), ERSPAN type II (GRE sequence + 8-byte header, the mirrored
+    Ethernet frame), VXLAN (RFC 7348, VNI 5000), GTP-U (3GPP TS 29.281 G-PDU, TEID per side) or
+    IP-in-IP (protocol 4 or 41). Outer UDP checksums are computed; GRE carries none."""
+
+    OUT_A, OUT_B = bytes([198, 18, 0, 1]), bytes([198, 18, 0, 2])
+
+    def __init__(self, kind, cmac, smac=GW_MAC):
+        self.kind, self.cmac, self.smac = kind, cmac, smac
+        self.linktype = LINKTYPE_ETHERNET
+        self.ident = 0x3000
+        self.seq = 0
+
+    def frame(self, ip, v, c2s):
+        dst, src = (self.smac, self.cmac) if c2s else (self.cmac, self.smac)
+        oa, ob = (self.OUT_A, self.OUT_B) if c2s else (self.OUT_B, self.OUT_A)
+        inner_eth = eth_header(dst, src, ETH_IPV4 if v == 4 else ETH_IPV6) + ip
+        self.ident += 1
+        self.seq += 1
+        if self.kind == 'gre':
+            proto, body = 47, struct.pack('!HHI', 0x2000, ETH_IPV4 if v == 4 else ETH_IPV6,
+                                          0x00C0FFEE) + ip
+        elif self.kind == 'erspan2':
+            # ERSPAN II: ver 1, VLAN 0, COS 0, En 0, T 0, session 42; index 7
+            proto, body = 47, struct.pack('!HHIII', 0x1000, 0x88BE, self.seq,
+                                          (1 << 28) | 42, 7) + inner_eth
+        elif self.kind == 'vxlan':
+            proto = 17
+            body = udp(oa, ob, 49999, 4789, struct.pack('!II', 0x08000000, 5000 << 8) + inner_eth)
+        elif self.kind == 'gtpu':
+            proto = 17
+            teid = 0x1000 if c2s else 0x2000
+            body = udp(oa, ob, 2152, 2152, struct.pack('!BBHI', 0x30, 0xFF, len(ip), teid) + ip)
+        elif self.kind == 'ipip':
+            proto, body = (4 if v == 4 else 41), ip
+        else:
+            raise ValueError(self.kind)
+        outer = ipv4(oa, ob, proto, body, self.ident)
+        return eth_pad(eth_header(dst, src, ETH_IPV4) + outer)
+
+
+class FragLink:
+    """Ethernet, with every IP packet longer than `piece` bytes of payload fragmented: IPv4 by
+    MF and offset (RFC 791 3.2), IPv6 with a fragment header (RFC 8200 4.5). frame() returns the
+    list of frames; `reverse` sends the pieces last first (as a router's queue may reorder)."""
+
+    def __init__(self, cmac, piece, reverse=False, smac=GW_MAC):
+        self.eth = EthLink(cmac, smac)
+        self.piece, self.reverse = piece, reverse
+        self.linktype = LINKTYPE_ETHERNET
+        self.ident = 0x5000
+
+    def pieces(self, ip, v):
+        if v == 4:
+            hl = (ip[0] & 0x0F) * 4
+            hdr, pay = ip[:hl], ip[hl:]
+        else:
+            hdr, pay = ip[:40], ip[40:]
+        if len(pay) <= self.piece:
+            return [ip]
+        self.ident += 1
+        out = []
+        for off in range(0, len(pay), self.piece):
+            chunk = pay[off:off + self.piece]
+            more = off + self.piece < len(pay)
+            if v == 4:
+                h = bytearray(hdr)
+                struct.pack_into('!H', h, 2, hl + len(chunk))
+                struct.pack_into('!H', h, 6, (0x2000 if more else 0) | (off // 8))
+                struct.pack_into('!H', h, 10, 0)
+                struct.pack_into('!H', h, 10, csum(bytes(h)))
+                out.append(bytes(h) + chunk)
+            else:
+                h = bytearray(hdr)
+                nh = h[6]
+                h[6] = 44
+                struct.pack_into('!H', h, 4, 8 + len(chunk))
+                fh = struct.pack('!BBHI', nh, 0, off | (1 if more else 0), self.ident)
+                out.append(bytes(h) + fh + chunk)
+        return out[::-1] if self.reverse else out
+
+    def frame(self, ip, v, c2s):
+        return [self.eth.frame(p, v, c2s) for p in self.pieces(ip, v)]
+
+
 class SllLink:
     """Linux cooked v1: pkttype, ARPHRD, addr len, 8-byte addr, protocol."""
 
@@ -392,8 +479,10 @@ class TcpFlow:
         else:
             ip = ipv6(src, dst, IPPROTO_TCP, seg, hlim=self.ttl[d], flow=self.flow6[d],
                       ext=self.ext6)
-        self.sink.append(Pkt(us(t), self.link.frame(ip, self.v, d == C), self.iface,
-                             self.comment))
+        fr = self.link.frame(ip, self.v, d == C)
+        for k, one in enumerate(fr if isinstance(fr, list) else [fr]):
+            # fragments 1 us apart, so that time order keeps them in the link's order
+            self.sink.append(Pkt(us(t) + k, one, self.iface, self.comment))
         self.comment = None
 
     def handshake(self, t, rtt=0.021):
@@ -792,6 +881,52 @@ def cap_stratum_encaps():
     return ordered(pkts)
 
 
+def cap_stratum_tunnels():
+    """One short stratum session inside each tunnel a mirror port or a mobile core delivers."""
+    pkts = []
+    name = 'stratum-tunnels.pcap'
+    sessions = [
+        ('GRE with a key', 'gre', '192.0.2.40', '203.0.113.40', 't0'),
+        ('ERSPAN type II', 'erspan2', '192.0.2.41', '203.0.113.41', 't1'),
+        ('VXLAN VNI 5000', 'vxlan', '192.0.2.42', '203.0.113.42', 't2'),
+        ('GTP-U', 'gtpu', '192.0.2.43', '203.0.113.43', 't3'),
+        ('IPv4 in IPv4', 'ipip', '192.0.2.44', '203.0.113.44', 't4'),
+        ('IPv6 in IPv4', 'ipip', '2001:db8:1::44', '2001:db8:2::44', 't5'),
+    ]
+    for i, (what, kind, ca, sa, label) in enumerate(sessions):
+        isn = int.from_bytes(h('isn ' + label)[:8], 'big')
+        kw = {'mss': 1440} if ':' in ca else {}
+        f = TcpFlow(pkts, TunnelLink(kind, mac(0x28 + i)), ca, 49180 + i, sa, 3333,
+                    (isn >> 32, isn & 0xFFFFFFFF), **kw)
+        worker = '%s.rig-%s' % (BTC_WALLET, label)
+        stratum_session(f, 3.0 * i, short_plan(worker, label))
+        note_flow(name, f.five_tuple(), 'stratum BTC over %s, worker rig-%s, 1 share'
+                  % (what, label))
+    return ordered(pkts)
+
+
+def cap_stratum_frag():
+    """Stratum sessions whose data segments travel as IP fragments: IPv4 in 3 pieces sent last
+    piece first, and IPv6 with fragment headers in order (every JSON line crosses a cut)."""
+    pkts = []
+    name = 'stratum-frag.pcap'
+    sessions = [
+        ('IPv4 fragments of 128 bytes, last first', FragLink(mac(0x30), 128, reverse=True),
+         '192.0.2.50', '203.0.113.50', 'f0'),
+        ('IPv6 fragment headers, 96-byte pieces', FragLink(mac(0x31), 96),
+         '2001:db8:1::50', '2001:db8:2::50', 'f1'),
+    ]
+    for i, (what, link, ca, sa, label) in enumerate(sessions):
+        isn = int.from_bytes(h('isn ' + label)[:8], 'big')
+        kw = {'mss': 1440} if ':' in ca else {}
+        f = TcpFlow(pkts, link, ca, 49190 + i, sa, 3333, (isn >> 32, isn & 0xFFFFFFFF), **kw)
+        worker = '%s.rig-%s' % (BTC_WALLET, label)
+        stratum_session(f, 3.0 * i, short_plan(worker, label))
+        note_flow(name, f.five_tuple(), 'stratum BTC over %s, worker rig-%s, 1 share'
+                  % (what, label))
+    return ordered(pkts)
+
+
 def cap_stratum_link(name, link, last_octet, label):
     pkts = []
     isn = int.from_bytes(h('isn ' + label)[:8], 'big')
@@ -1120,6 +1255,9 @@ def main(argv):
     write(outdir, 'stratum-encaps.pcapng',
           pcapng_bytes([(LINKTYPE_ETHERNET, 'span0', 6), (LINKTYPE_ETHERNET, 'span1', 9)],
                        cap_stratum_encaps(), 'minetrace gen-pcaps.py'), written)
+    write(outdir, 'stratum-frag.pcap', pcap_bytes(LINKTYPE_ETHERNET, cap_stratum_frag()), written)
+    write(outdir, 'stratum-tunnels.pcap',
+          pcap_bytes(LINKTYPE_ETHERNET, cap_stratum_tunnels()), written)
     for name, link, octet, label in [
             ('stratum-sll.pcap', SllLink(mac(0x1E)), 30, 'sll'),
             ('stratum-sll2.pcap', Sll2Link(mac(0x1F)), 31, 'sll2'),

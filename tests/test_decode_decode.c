@@ -900,6 +900,384 @@ END_TEST
 
 /* ---- every error reason ----------------------------------------------- */
 
+/* ---- tunnels ------------------------------------------------------------ */
+
+/* Outer Ethernet + IPv4 or IPv6 header with protocol proto, then n bytes of pay. */
+static void outer_ip(fb *o, int ipver, unsigned proto, const uint8_t *pay, size_t n)
+{
+	static const uint8_t m1[6] = { 2, 0, 0, 0, 0, 1 }, m2[6] = { 2, 0, 0, 0, 0, 2 };
+	static const uint8_t o4a[4] = { 10, 9, 8, 7 }, o4b[4] = { 10, 9, 8, 6 };
+
+	o->n = 0;
+	putn(o, m1, 6);
+	putn(o, m2, 6);
+	put16(o, ipver == 4 ? 0x0800 : 0x86dd);
+	if (ipver == 4) {
+		put8(o, 0x45);
+		put8(o, 0);
+		put16(o, (unsigned)(20 + n));
+		put32(o, 0x12344000);
+		put8(o, 64);
+		put8(o, proto);
+		put16(o, 0);
+		putn(o, o4a, 4);
+		putn(o, o4b, 4);
+	} else {
+		put32(o, 0x60000000);
+		put16(o, (unsigned)n);
+		put8(o, proto);
+		put8(o, 64);
+		putn(o, dst6, 16);
+		putn(o, src6, 16);
+	}
+	putn(o, pay, n);
+}
+
+/* Outer Ethernet/IPv4/UDP to dport carrying n bytes of pay. */
+static void outer_udp(fb *o, unsigned dport, const uint8_t *pay, size_t n)
+{
+	fb u = { .n = 0 };
+
+	put16(&u, 50000);
+	put16(&u, dport);
+	put16(&u, (unsigned)(8 + n));
+	put16(&u, 0);
+	putn(&u, pay, n);
+	outer_ip(o, 4, 17, u.b, u.n);
+}
+
+/* The inner packet: raw IPv4 (or IPv6) + TCP, or the same behind an Ethernet header. */
+static void inner(fb *f, int ether, int ipver, layout *lo)
+{
+	spec s = base(ether ? MT_LINK_ETHERNET : MT_LINK_RAW, ipver, 6);
+
+	build(&s, f, lo);
+}
+
+/* The tunnelled frame decodes to the inner packet, and counts the tunnel kinds in mask. */
+static void expect_inner(const fb *o, const fb *in, int in_link, unsigned mask)
+{
+	mt_pkt p, q;
+	mt_decode_stats st, st2;
+
+	memset(&st, 0, sizeof st);
+	memset(&st2, 0, sizeof st2);
+	ck_assert_int_eq(dec(in_link, in->b, in->n, in->n, &q, &st2), MT_DECODE_L4);
+	ck_assert_int_eq(dec(MT_LINK_ETHERNET, o->b, o->n, o->n, &p, &st), MT_DECODE_L4);
+	ck_assert_mem_eq(p.src, q.src, 16);
+	ck_assert_mem_eq(p.dst, q.dst, 16);
+	ck_assert_uint_eq(p.ipver, q.ipver);
+	ck_assert_uint_eq(p.sport, q.sport);
+	ck_assert_uint_eq(p.dport, q.dport);
+	ck_assert_uint_eq(p.seq, q.seq);
+	ck_assert_uint_eq(p.tcp_flags, q.tcp_flags);
+	ck_assert_uint_eq(p.payload_len, q.payload_len);
+	ck_assert_mem_eq(p.payload, q.payload, q.payload_len);
+	ck_assert_uint_eq(p.l3_len, q.l3_len);
+	ck_assert_mem_eq(p.l3, q.l3, q.l3_len);
+	ck_assert_uint_eq(p.truncated, 0);
+	for (int k = 0; k < MT_TUN__COUNT; k++)
+		ck_assert_msg(st.tunnel[k] == ((mask >> k) & 1), "tunnel %s counted %llu", mt_decode_tunnel_name(k),
+			      (unsigned long long)st.tunnel[k]);
+	/* every shorter capture of it is an error or "other", never a read past the end */
+	for (size_t cut = 0; cut < o->n; cut++) {
+		mt_pkt r;
+		int rc = dec(MT_LINK_ETHERNET, o->b, cut, o->n, &r, NULL);
+
+		if (rc == MT_DECODE_L4)
+			ck_assert_uint_le((size_t)(r.payload - o->b) + r.payload_len, cut);
+	}
+}
+
+START_TEST(test_tunnel_ipip)
+{
+	fb in, o;
+	layout lo;
+
+	inner(&in, 0, 4, &lo);
+	outer_ip(&o, 4, 4, in.b, in.n); /* 4in4 */
+	expect_inner(&o, &in, MT_LINK_RAW, 1u << MT_TUN_IPIP);
+	outer_ip(&o, 6, 4, in.b, in.n); /* 4in6 */
+	expect_inner(&o, &in, MT_LINK_RAW, 1u << MT_TUN_IPIP);
+	inner(&in, 0, 6, &lo);
+	outer_ip(&o, 4, 41, in.b, in.n); /* 6in4 (RFC 4213) */
+	expect_inner(&o, &in, MT_LINK_RAW, 1u << MT_TUN_IPIP);
+}
+END_TEST
+
+START_TEST(test_tunnel_gre)
+{
+	static const uint8_t flagsets[][2] = { { 0x00, 0 }, { 0x80, 0 }, { 0x20, 0 }, { 0x10, 0 }, { 0xb0, 0 } };
+	fb in, ine, t, o;
+	layout lo;
+
+	inner(&in, 0, 4, &lo);
+	inner(&ine, 1, 4, &lo);
+	for (size_t i = 0; i < sizeof flagsets / sizeof flagsets[0]; i++) {
+		uint8_t fl = flagsets[i][0];
+		size_t opt = (fl & 0x80 ? 4u : 0) + (fl & 0x20 ? 4u : 0) + (fl & 0x10 ? 4u : 0);
+
+		/* IPv4 in GRE (RFC 2784 with the RFC 2890 key and sequence) */
+		t.n = 0;
+		put8(&t, fl);
+		put8(&t, 0);
+		put16(&t, 0x0800);
+		putfill(&t, 0xee, opt);
+		putn(&t, in.b, in.n);
+		outer_ip(&o, 4, 47, t.b, t.n);
+		expect_inner(&o, &in, MT_LINK_RAW, 1u << MT_TUN_GRE);
+		/* Ethernet in GRE (transparent bridging), over IPv6 */
+		t.n = 0;
+		put8(&t, fl);
+		put8(&t, 0);
+		put16(&t, 0x6558);
+		putfill(&t, 0xee, opt);
+		putn(&t, ine.b, ine.n);
+		outer_ip(&o, 6, 47, t.b, t.n);
+		expect_inner(&o, &ine, MT_LINK_ETHERNET, 1u << MT_TUN_GRE);
+	}
+}
+END_TEST
+
+START_TEST(test_tunnel_erspan)
+{
+	fb in, ine, t, o;
+	layout lo;
+
+	inner(&in, 0, 4, &lo);
+	inner(&ine, 1, 4, &lo);
+	/* type I: GRE without sequence number, the mirrored frame at once */
+	t.n = 0;
+	put16(&t, 0x0000);
+	put16(&t, 0x88be);
+	putn(&t, ine.b, ine.n);
+	outer_ip(&o, 4, 47, t.b, t.n);
+	expect_inner(&o, &ine, MT_LINK_ETHERNET, 1u << MT_TUN_GRE | 1u << MT_TUN_ERSPAN);
+	/* type II: sequence number, then the 8-byte ERSPAN header (version 1) */
+	t.n = 0;
+	put16(&t, 0x1000);
+	put16(&t, 0x88be);
+	put32(&t, 7);
+	put32(&t, 0x10640123); /* ver 1, vlan 100, session 0x123 */
+	put32(&t, 0x00000005);
+	putn(&t, ine.b, ine.n);
+	outer_ip(&o, 4, 47, t.b, t.n);
+	expect_inner(&o, &ine, MT_LINK_ETHERNET, 1u << MT_TUN_GRE | 1u << MT_TUN_ERSPAN);
+	/* type III, Ethernet, with the optional 8-byte platform subheader (o = 1) */
+	t.n = 0;
+	put16(&t, 0x1000);
+	put16(&t, 0x22eb);
+	put32(&t, 8);
+	put32(&t, 0x20640123); /* ver 2 */
+	put32(&t, 0xdeadbeef); /* timestamp */
+	put16(&t, 0);
+	put16(&t, 0x0001);     /* ft 0 (Ethernet), o 1 */
+	put32(&t, 0x01020304);
+	put32(&t, 0x05060708);
+	putn(&t, ine.b, ine.n);
+	outer_ip(&o, 4, 47, t.b, t.n);
+	expect_inner(&o, &ine, MT_LINK_ETHERNET, 1u << MT_TUN_GRE | 1u << MT_TUN_ERSPAN);
+	/* type III carrying an IP packet (ft 2), no subheader */
+	t.n = 0;
+	put16(&t, 0x1000);
+	put16(&t, 0x22eb);
+	put32(&t, 9);
+	put32(&t, 0x20640123);
+	put32(&t, 0);
+	put16(&t, 0);
+	put16(&t, 2u << 10);
+	putn(&t, in.b, in.n);
+	outer_ip(&o, 4, 47, t.b, t.n);
+	expect_inner(&o, &in, MT_LINK_RAW, 1u << MT_TUN_GRE | 1u << MT_TUN_ERSPAN);
+}
+END_TEST
+
+START_TEST(test_tunnel_pptp)
+{
+	fb in, t, o;
+	layout lo;
+
+	inner(&in, 0, 4, &lo);
+	for (int form = 0; form < 3; form++) {
+		/* enhanced GRE: K and S set, version 1, protocol PPP; key = payload length, call id */
+		t.n = 0;
+		put8(&t, 0x30);
+		put8(&t, form == 2 ? 0x81 : 0x01); /* form 2: with an acknowledgement number */
+		put16(&t, 0x880b);
+		put16(&t, (unsigned)in.n + 4);
+		put16(&t, 0x4242);
+		put32(&t, 1);
+		if (form == 2)
+			put32(&t, 0);
+		if (form == 0) { /* address and control, two-byte protocol */
+			put16(&t, 0xff03);
+			put16(&t, 0x0021);
+		} else { /* compressed: one-byte protocol */
+			put8(&t, 0x21);
+		}
+		putn(&t, in.b, in.n);
+		outer_ip(&o, 4, 47, t.b, t.n);
+		expect_inner(&o, &in, MT_LINK_RAW, 1u << MT_TUN_PPTP);
+	}
+}
+END_TEST
+
+START_TEST(test_tunnel_udp)
+{
+	fb in, ine, t, o;
+	layout lo;
+
+	inner(&in, 0, 4, &lo);
+	inner(&ine, 1, 4, &lo);
+	/* VXLAN: I flag, VNI 5000 */
+	t.n = 0;
+	put32(&t, 0x08000000);
+	put32(&t, 5000u << 8);
+	putn(&t, ine.b, ine.n);
+	outer_udp(&o, MT_DECODE_PORT_VXLAN, t.b, t.n);
+	expect_inner(&o, &ine, MT_LINK_ETHERNET, 1u << MT_TUN_VXLAN);
+	/* Geneve with 8 bytes of options, Ethernet; then IPv4 directly */
+	t.n = 0;
+	put8(&t, 2);
+	put8(&t, 0);
+	put16(&t, 0x6558);
+	put32(&t, 77u << 8);
+	putfill(&t, 0x33, 8);
+	putn(&t, ine.b, ine.n);
+	outer_udp(&o, MT_DECODE_PORT_GENEVE, t.b, t.n);
+	expect_inner(&o, &ine, MT_LINK_ETHERNET, 1u << MT_TUN_GENEVE);
+	t.n = 0;
+	put8(&t, 0);
+	put8(&t, 0);
+	put16(&t, 0x0800);
+	put32(&t, 77u << 8);
+	putn(&t, in.b, in.n);
+	outer_udp(&o, MT_DECODE_PORT_GENEVE, t.b, t.n);
+	expect_inner(&o, &in, MT_LINK_RAW, 1u << MT_TUN_GENEVE);
+	/* GTP-U G-PDU, plain, then with a sequence number and one extension header (PDU session container) */
+	t.n = 0;
+	put8(&t, 0x30);
+	put8(&t, 0xff);
+	put16(&t, (unsigned)in.n);
+	put32(&t, 0xabcdef01);
+	putn(&t, in.b, in.n);
+	outer_udp(&o, MT_DECODE_PORT_GTPU, t.b, t.n);
+	expect_inner(&o, &in, MT_LINK_RAW, 1u << MT_TUN_GTPU);
+	t.n = 0;
+	put8(&t, 0x36); /* E and S */
+	put8(&t, 0xff);
+	put16(&t, (unsigned)in.n + 4 + 4);
+	put32(&t, 0xabcdef01);
+	put16(&t, 9);
+	put8(&t, 0);
+	put8(&t, 0x85); /* next: PDU session container */
+	put8(&t, 1);    /* 4 bytes */
+	put8(&t, 0x10);
+	put8(&t, 0x09);
+	put8(&t, 0);    /* no more */
+	putn(&t, in.b, in.n);
+	outer_udp(&o, MT_DECODE_PORT_GTPU, t.b, t.n);
+	expect_inner(&o, &in, MT_LINK_RAW, 1u << MT_TUN_GTPU);
+}
+END_TEST
+
+/* Tunnel headers that are wrong or too many: one error reason each (test_every_reason). */
+static void tunnel_errors(void)
+{
+	fb in, ine, t, v, o;
+	layout lo;
+
+	inner(&in, 0, 4, &lo);
+	inner(&ine, 1, 4, &lo);
+	/* deeper than MT_DECODE_MAX_TUNNEL IP-in-IP layers */
+	memcpy(&v, &in, sizeof v);
+	for (int i = 0; i <= MT_DECODE_MAX_TUNNEL; i++) {
+		outer_ip(&o, 4, 4, v.b, v.n);
+		memmove(v.b, o.b + 14, o.n - 14);
+		v.n = o.n - 14;
+	}
+	expect_err(MT_LINK_ETHERNET, o.b, o.n, o.n, MT_DEC_TUNNEL_TOO_DEEP);
+
+	/* GRE: source routing, version 2, PPTP without its key; a cut GRE header */
+	t.n = 0;
+	put16(&t, 0x4000);
+	put16(&t, 0x0800);
+	putn(&t, in.b, in.n);
+	outer_ip(&o, 4, 47, t.b, t.n);
+	expect_err(MT_LINK_ETHERNET, o.b, o.n, o.n, MT_DEC_GRE_BAD);
+	set16(&o, 14 + 20, 0x0002);
+	expect_err(MT_LINK_ETHERNET, o.b, o.n, o.n, MT_DEC_GRE_BAD);
+	set16(&o, 14 + 20, 0x0001);
+	expect_err(MT_LINK_ETHERNET, o.b, o.n, o.n, MT_DEC_GRE_BAD);
+	t.n = 0;
+	put16(&t, 0xb000); /* checksum, key and sequence announced: 16 bytes, 6 there */
+	put16(&t, 0x0800);
+	put16(&t, 0);
+	outer_ip(&o, 4, 47, t.b, t.n);
+	expect_err(MT_LINK_ETHERNET, o.b, o.n, o.n, MT_DEC_TUNNEL_TRUNC);
+
+	/* a VXLAN header whose inner Ethernet frame is cut: the inner layer's error */
+	t.n = 0;
+	put32(&t, 0x08000000);
+	put32(&t, 0);
+	putfill(&t, 0, 6);
+	outer_udp(&o, MT_DECODE_PORT_VXLAN, t.b, t.n);
+	expect_err(MT_LINK_ETHERNET, o.b, o.n, o.n, MT_DEC_LINK_TRUNC);
+}
+
+START_TEST(test_tunnel_nested_and_bad)
+{
+	fb in, ine, t, v, o;
+	layout lo;
+	mt_pkt p;
+	mt_decode_stats st;
+
+	inner(&in, 0, 4, &lo);
+	inner(&ine, 1, 4, &lo);
+	/* VXLAN inside an IPv4 packet inside GRE inside 6in4... : Ethernet/IPv4/GRE/IPv4/UDP/VXLAN/Ethernet/IPv4 */
+	t.n = 0;
+	put32(&t, 0x08000000);
+	put32(&t, 1u << 8);
+	putn(&t, ine.b, ine.n);
+	outer_udp(&o, MT_DECODE_PORT_VXLAN, t.b, t.n);
+	v.n = 0;
+	put16(&v, 0);
+	put16(&v, 0x0800);
+	putn(&v, o.b + 14, o.n - 14); /* its IPv4 packet */
+	outer_ip(&o, 4, 47, v.b, v.n);
+	expect_inner(&o, &ine, MT_LINK_ETHERNET, 1u << MT_TUN_GRE | 1u << MT_TUN_VXLAN);
+
+	/* UDP to a tunnel port that is not that tunnel stays plain UDP: VXLAN without I, Geneve version 1,
+	 * GTP-U echo request, a payload shorter than the header */
+	t.n = 0;
+	put32(&t, 0);
+	put32(&t, 0);
+	putn(&t, ine.b, ine.n);
+	outer_udp(&o, MT_DECODE_PORT_VXLAN, t.b, t.n);
+	memset(&st, 0, sizeof st);
+	ck_assert_int_eq(dec(MT_LINK_ETHERNET, o.b, o.n, o.n, &p, &st), MT_DECODE_L4);
+	ck_assert_uint_eq(p.dport, MT_DECODE_PORT_VXLAN);
+	ck_assert_uint_eq(p.payload_len, t.n);
+	ck_assert_uint_eq(st.tunnel[MT_TUN_VXLAN], 0);
+	t.b[0] = 0x40;
+	outer_udp(&o, MT_DECODE_PORT_GENEVE, t.b, t.n);
+	ck_assert_int_eq(dec(MT_LINK_ETHERNET, o.b, o.n, o.n, &p, &st), MT_DECODE_L4);
+	ck_assert_uint_eq(p.dport, MT_DECODE_PORT_GENEVE);
+	t.b[0] = 0x32;
+	t.b[1] = 0x01;
+	outer_udp(&o, MT_DECODE_PORT_GTPU, t.b, t.n);
+	ck_assert_int_eq(dec(MT_LINK_ETHERNET, o.b, o.n, o.n, &p, &st), MT_DECODE_L4);
+	ck_assert_uint_eq(p.dport, MT_DECODE_PORT_GTPU);
+	outer_udp(&o, MT_DECODE_PORT_VXLAN, t.b, 5);
+	ck_assert_int_eq(dec(MT_LINK_ETHERNET, o.b, o.n, o.n, &p, &st), MT_DECODE_L4);
+	ck_assert_uint_eq(p.payload_len, 5);
+	for (int k = 0; k < MT_TUN__COUNT; k++)
+		ck_assert_uint_eq(st.tunnel[k], 0);
+	ck_assert_str_eq(mt_decode_tunnel_name(MT_TUN_ERSPAN), "erspan");
+	ck_assert_str_eq(mt_decode_tunnel_name(MT_TUN__COUNT), "unknown");
+}
+END_TEST
+
 START_TEST(test_every_reason)
 {
 	spec s;
@@ -1069,6 +1447,7 @@ START_TEST(test_every_reason)
 	set16(&f, lo.udp_len_at, 0);
 	expect_err(MT_LINK_ETHERNET, f.b, f.n, f.n, MT_DEC_UDP_BAD_LEN);
 
+	tunnel_errors();
 	for (int r = 0; r < MT_DEC__COUNT; r++)
 		ck_assert_msg(hit_reason[r] > 0, "reason %s not reached", mt_decode_reason_name(r));
 }
@@ -1158,10 +1537,10 @@ START_TEST(test_every_other)
 	s.fragfield = 0x0006;
 	roundtrip(&s);
 
-	/* other transports: ICMP, GRE, AH over IPv4; ICMPv6, ESP, no-next-header */
+	/* other transports: ICMP, SCTP, AH over IPv4; ICMPv6, ESP, no-next-header */
 	s = base(MT_LINK_ETHERNET, 4, 1);
 	spec_other(&s, MT_OTHER_OTHER_L4);
-	s.l4 = 47;
+	s.l4 = 132; /* SCTP */
 	spec_other(&s, MT_OTHER_OTHER_L4);
 	s.l4 = 51;
 	spec_other(&s, MT_OTHER_OTHER_L4);
@@ -1484,8 +1863,14 @@ static Suite *decode_suite(void)
 	tcase_add_test(tc, test_ethernet_padding);
 	tcase_add_test(tc, test_snaplen);
 	tcase_add_test(tc, test_odd_wire_len);
+	tcase_add_test(tc, test_tunnel_nested_and_bad);
 	tcase_add_test(tc, test_every_reason);
 	tcase_add_test(tc, test_every_other);
+	tcase_add_test(tc, test_tunnel_ipip);
+	tcase_add_test(tc, test_tunnel_gre);
+	tcase_add_test(tc, test_tunnel_erspan);
+	tcase_add_test(tc, test_tunnel_pptp);
+	tcase_add_test(tc, test_tunnel_udp);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_link_supported);
 	tcase_add_test(tc, test_stats_accumulate);
