@@ -733,35 +733,77 @@ void mt_flowtab_free(mt_flowtab *t)
 	free(t);
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-	const mt_flow *x = *(const mt_flow *const *)a, *y = *(const mt_flow *const *)b;
+typedef struct id_flow {
+	uint64_t id;
+	mt_flow *f;
+} id_flow;
 
-	return x->id < y->id ? -1 : x->id > y->id;
+/*
+ * Sorts by id (unique): LSD radix, 16 bits a pass, no pass above the highest id's bits (two
+ * passes below 2^32 flows). qsort took a twentieth of a whole benchmark run at the final flush
+ * of 100,000+ flows. Returns the sorted array (a or tmp), or NULL without memory.
+ */
+static id_flow *sort_by_id(id_flow *a, id_flow *tmp, size_t n)
+{
+	uint32_t *cnt = malloc(65536 * sizeof *cnt);
+	uint64_t all = 0;
+
+	if (!cnt)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		all |= a[i].id;
+	for (unsigned sh = 0; sh < 64 && (all >> sh); sh += 16) {
+		uint32_t sum = 0;
+		id_flow *x;
+
+		memset(cnt, 0, 65536 * sizeof *cnt);
+		for (size_t i = 0; i < n; i++)
+			cnt[(a[i].id >> sh) & 0xffff]++;
+		for (size_t d = 0; d < 65536; d++) {
+			uint32_t c = cnt[d];
+
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[(a[i].id >> sh) & 0xffff]++] = a[i];
+		x = a;
+		a = tmp;
+		tmp = x;
+	}
+	free(cnt);
+	return a;
 }
 
 void mt_flowtab_flush(mt_flowtab *t)
 {
-	mt_flow **v;
+	id_flow *v, *w, *sorted = NULL;
 	size_t n = 0;
 
 	if (!t || t->st.active == 0)
 		return;
 	v = malloc((size_t)t->st.active * sizeof *v);
-	if (v) {
+	w = malloc((size_t)t->st.active * sizeof *w);
+	if (v && w) {
 		for (int c = 0; c < TC__COUNT; c++)
-			for (mt_flow *f = t->lru[c].head; f; f = f->lnext)
-				v[n++] = f;
-		qsort(v, n, sizeof *v, cmp_id);
+			for (mt_flow *f = t->lru[c].head; f; f = f->lnext) {
+				v[n].id = f->id;
+				v[n++].f = f;
+			}
+		sorted = sort_by_id(v, w, n);
+	}
+	if (sorted) {
+		/* creation order: the records of a capture come out the same however it was read */
 		for (size_t i = 0; i < n; i++)
-			end_flow(t, v[i], MT_FLOW_END_FLUSH);
-		free(v);
+			end_flow(t, sorted[i].f, MT_FLOW_END_FLUSH);
 	} else {
 		/* No memory to sort: still deterministic, oldest first per list. */
 		for (int c = 0; c < TC__COUNT; c++)
 			while (t->lru[c].tail)
 				end_flow(t, t->lru[c].tail, MT_FLOW_END_FLUSH);
 	}
+	free(v);
+	free(w);
 	t->next_expire_us = UINT64_MAX;
 }
 
