@@ -1302,6 +1302,9 @@ static int reply_form(const stratum_state *st, const struct msg *m, enum method 
 		    children(m, ir, el, 3) < 2)
 			return 0;
 		r0 = type_at(m, el[0]);
+		/* kaspa-stratum-bridge (gostratum HandleSubscribe): [true, "EthereumStratum/1.0.0"] */
+		if (m->t[ir].size == 2 && r0 == MT_JSON_TRUE && is_eth_proto(m, el[1]))
+			return 1;
 		if (r0 != MT_JSON_ARRAY && r0 != MT_JSON_STRING && r0 != MT_JSON_NULL)
 			return 0;
 		if (!is_hex_n(m, el[1], 0, 64, 0))
@@ -1330,6 +1333,8 @@ static int eth_subscribe_result(const struct msg *m, int ir)
 
 	if (n < 1)
 		return 0;
+	if (n >= 2 && is_eth_proto(m, el[1]))
+		return 1;
 	ns = children(m, el[0], sub, 4);
 	for (k = 0; k < ns; k++)
 		if (is_eth_proto(m, sub[k]))
