@@ -20,7 +20,7 @@ def rows(path):
 
 def number(text, where):
     if text.startswith('2^'):
-        # 2^N, or 2^N/D (a power of two over a divisor: KawPow's diff-1 is 2^32/255)
+        # 2^N, or 2^N/D (a power of two over a divisor: KawPow's diff-1 is 2^40/255)
         exp, _, div = text[2:].partition('/')
         try:
             v = float(2 ** int(exp)) / (float(div) if div else 1.0)
