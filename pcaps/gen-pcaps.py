@@ -349,6 +349,50 @@ class TunnelLink:
         return eth_pad(eth_header(dst, src, ETH_IPV4) + outer)
 
 
+class FragLink:
+    """Ethernet, with every IP packet longer than `piece` bytes of payload fragmented: IPv4 by
+    MF and offset (RFC 791 3.2), IPv6 with a fragment header (RFC 8200 4.5). frame() returns the
+    list of frames; `reverse` sends the pieces last first (as a router's queue may reorder)."""
+
+    def __init__(self, cmac, piece, reverse=False, smac=GW_MAC):
+        self.eth = EthLink(cmac, smac)
+        self.piece, self.reverse = piece, reverse
+        self.linktype = LINKTYPE_ETHERNET
+        self.ident = 0x5000
+
+    def pieces(self, ip, v):
+        if v == 4:
+            hl = (ip[0] & 0x0F) * 4
+            hdr, pay = ip[:hl], ip[hl:]
+        else:
+            hdr, pay = ip[:40], ip[40:]
+        if len(pay) <= self.piece:
+            return [ip]
+        self.ident += 1
+        out = []
+        for off in range(0, len(pay), self.piece):
+            chunk = pay[off:off + self.piece]
+            more = off + self.piece < len(pay)
+            if v == 4:
+                h = bytearray(hdr)
+                struct.pack_into('!H', h, 2, hl + len(chunk))
+                struct.pack_into('!H', h, 6, (0x2000 if more else 0) | (off // 8))
+                struct.pack_into('!H', h, 10, 0)
+                struct.pack_into('!H', h, 10, csum(bytes(h)))
+                out.append(bytes(h) + chunk)
+            else:
+                h = bytearray(hdr)
+                nh = h[6]
+                h[6] = 44
+                struct.pack_into('!H', h, 4, 8 + len(chunk))
+                fh = struct.pack('!BBHI', nh, 0, off | (1 if more else 0), self.ident)
+                out.append(bytes(h) + fh + chunk)
+        return out[::-1] if self.reverse else out
+
+    def frame(self, ip, v, c2s):
+        return [self.eth.frame(p, v, c2s) for p in self.pieces(ip, v)]
+
+
 class SllLink:
     """Linux cooked v1: pkttype, ARPHRD, addr len, 8-byte addr, protocol."""
 
@@ -435,8 +479,10 @@ class TcpFlow:
         else:
             ip = ipv6(src, dst, IPPROTO_TCP, seg, hlim=self.ttl[d], flow=self.flow6[d],
                       ext=self.ext6)
-        self.sink.append(Pkt(us(t), self.link.frame(ip, self.v, d == C), self.iface,
-                             self.comment))
+        fr = self.link.frame(ip, self.v, d == C)
+        for k, one in enumerate(fr if isinstance(fr, list) else [fr]):
+            # fragments 1 us apart, so that time order keeps them in the link's order
+            self.sink.append(Pkt(us(t) + k, one, self.iface, self.comment))
         self.comment = None
 
     def handshake(self, t, rtt=0.021):
@@ -859,6 +905,28 @@ def cap_stratum_tunnels():
     return ordered(pkts)
 
 
+def cap_stratum_frag():
+    """Stratum sessions whose data segments travel as IP fragments: IPv4 in 3 pieces sent last
+    piece first, and IPv6 with fragment headers in order (every JSON line crosses a cut)."""
+    pkts = []
+    name = 'stratum-frag.pcap'
+    sessions = [
+        ('IPv4 fragments of 128 bytes, last first', FragLink(mac(0x30), 128, reverse=True),
+         '192.0.2.50', '203.0.113.50', 'f0'),
+        ('IPv6 fragment headers, 96-byte pieces', FragLink(mac(0x31), 96),
+         '2001:db8:1::50', '2001:db8:2::50', 'f1'),
+    ]
+    for i, (what, link, ca, sa, label) in enumerate(sessions):
+        isn = int.from_bytes(h('isn ' + label)[:8], 'big')
+        kw = {'mss': 1440} if ':' in ca else {}
+        f = TcpFlow(pkts, link, ca, 49190 + i, sa, 3333, (isn >> 32, isn & 0xFFFFFFFF), **kw)
+        worker = '%s.rig-%s' % (BTC_WALLET, label)
+        stratum_session(f, 3.0 * i, short_plan(worker, label))
+        note_flow(name, f.five_tuple(), 'stratum BTC over %s, worker rig-%s, 1 share'
+                  % (what, label))
+    return ordered(pkts)
+
+
 def cap_stratum_link(name, link, last_octet, label):
     pkts = []
     isn = int.from_bytes(h('isn ' + label)[:8], 'big')
@@ -1187,6 +1255,7 @@ def main(argv):
     write(outdir, 'stratum-encaps.pcapng',
           pcapng_bytes([(LINKTYPE_ETHERNET, 'span0', 6), (LINKTYPE_ETHERNET, 'span1', 9)],
                        cap_stratum_encaps(), 'minetrace gen-pcaps.py'), written)
+    write(outdir, 'stratum-frag.pcap', pcap_bytes(LINKTYPE_ETHERNET, cap_stratum_frag()), written)
     write(outdir, 'stratum-tunnels.pcap',
           pcap_bytes(LINKTYPE_ETHERNET, cap_stratum_tunnels()), written)
     for name, link, octet, label in [

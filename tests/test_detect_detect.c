@@ -54,7 +54,7 @@ START_TEST(test_add_rules)
 {
 	mt_detect_reg r;
 	mt_detector_env env = {MT_DETECTOR_API_VERSION, NULL, NULL};
-	mt_detector a = {MT_DETECTOR_API_VERSION, "a", "test", MT_WANT_UDP, 0, 24, count_init, count_fini, nop_packet, NULL, NULL};
+	mt_detector a = {MT_DETECTOR_API_VERSION, "a", "test", MT_WANT_UDP, 0, 24, count_init, count_fini, nop_packet, NULL, NULL, NULL};
 	mt_detector old = a, dup = a, noname = a;
 
 	old.api_version = MT_DETECTOR_API_VERSION + 7;
@@ -87,7 +87,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(mt_detect_reg_init(&r, 0, NULL, NULL), 0);
 	for (i = 0; i <= MT_DETECT_MAX; i++) {
 		snprintf(names[i], sizeof(names[i]), "d%d", i);
-		d[i] = (mt_detector){MT_DETECTOR_API_VERSION, names[i], "", MT_WANT_TCP, 0, 0, NULL, NULL, nop_packet, NULL, NULL};
+		d[i] = (mt_detector){MT_DETECTOR_API_VERSION, names[i], "", MT_WANT_TCP, 0, 0, NULL, NULL, nop_packet, NULL, NULL, NULL};
 		ck_assert_int_eq(mt_detect_reg_add(&r, &d[i], "t", NULL, NULL), i < MT_DETECT_MAX ? 0 : -ENOSPC);
 	}
 	mt_detect_reg_fini(&r);

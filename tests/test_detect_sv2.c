@@ -14,6 +14,8 @@ typedef struct harness {
 	void *state;
 	mt_evidence ev;
 	int ans;
+	int calls;
+	int prefiltered; /* the prefilter excluded the flow at the first call */
 } harness;
 
 static const uint8_t cli_addr[16] = { 10, 0, 0, 2 };
@@ -42,6 +44,19 @@ static void h_free(harness *h)
 	free(h);
 }
 
+/* One call as the engine makes it: the prefilter first, which may exclude only what on_packet excludes. */
+static int h_call(harness *h, const mt_pkt_view *pv)
+{
+	int pf = h->calls++ == 0 ? mt_detect_sv2.prefilter(NULL, &h->fv, pv) : MT_UNDECIDED;
+
+	h->ans = mt_detect_sv2.on_packet(NULL, h->state, &h->fv, pv, &h->ev);
+	if (pf == MT_EXCLUDED) {
+		ck_assert_int_eq(h->ans, MT_EXCLUDED);
+		h->prefiltered = 1;
+	}
+	return h->ans;
+}
+
 static int h_feed(harness *h, int dir, const uint8_t *p, uint32_t n)
 {
 	mt_pkt_view pv;
@@ -60,8 +75,7 @@ static int h_feed(harness *h, int dir, const uint8_t *p, uint32_t n)
 	pv.dir = dir;
 	pv.payload = p;
 	pv.payload_len = n;
-	h->ans = mt_detect_sv2.on_packet(NULL, h->state, &h->fv, &pv, &h->ev);
-	return h->ans;
+	return h_call(h, &pv);
 }
 
 static int h_end(harness *h)
@@ -71,8 +85,7 @@ static int h_end(harness *h)
 		return h->ans;
 	memset(&pv, 0, sizeof pv);
 	pv.flow_end = 1;
-	h->ans = mt_detect_sv2.on_packet(NULL, h->state, &h->fv, &pv, &h->ev);
-	return h->ans;
+	return h_call(h, &pv);
 }
 
 /* ---- frame builder ---- */
@@ -382,6 +395,39 @@ START_TEST(noise_lookalikes)
 }
 END_TEST
 
+/* What the prefilter lets go before any state, and what it must leave to on_packet. */
+START_TEST(prefiltered)
+{
+	static const char req[] = "GET /index.html HTTP/1.1\r\nHost: example.org\r\nAccept: */*\r\n\r\n";
+	uint8_t z[64];
+	harness *h;
+
+	memset(z, 0x3c, sizeof z);
+	h = h_new(80); /* an HTTP request: no SV2 frame, and no Noise first message (not 32 or 64 bytes) */
+	ck_assert_int_eq(h_feed(h, 0, (const uint8_t *)req, sizeof req - 1), MT_EXCLUDED);
+	ck_assert_int_eq(h->prefiltered, 1);
+	h_free(h);
+	h = h_new(80); /* the server first, with a long frame header */
+	ck_assert_int_eq(h_feed(h, 1, z, 20), MT_EXCLUDED);
+	ck_assert_int_eq(h->prefiltered, 1);
+	h_free(h);
+	h = h_new(34254); /* mid-connection: never Noise, and no frame */
+	h->fv.midstream[0] = h->fv.midstream[1] = 1;
+	ck_assert_int_eq(h_feed(h, 0, z, 64), MT_EXCLUDED);
+	ck_assert_int_eq(h->prefiltered, 1);
+	h_free(h);
+	h = h_new(34254); /* a Noise-sized first message stays */
+	ck_assert_int_eq(h_feed(h, 0, z, 64), MT_UNDECIDED);
+	ck_assert_int_eq(h->prefiltered, 0);
+	h_free(h);
+	h = h_new(3333); /* a plaintext session stays */
+	session(h);
+	ck_assert_int_eq(h->prefiltered, 0);
+	ck_assert_int_eq(h->ans, MT_DETECTED);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(not_udp)
 {
 	harness *h = h_new(34254);
@@ -404,6 +450,7 @@ static Suite *sv2_suite(void)
 	tcase_add_test(tc, lookalikes);
 	tcase_add_test(tc, noise_shape);
 	tcase_add_test(tc, noise_lookalikes);
+	tcase_add_test(tc, prefiltered);
 	tcase_add_test(tc, not_udp);
 	suite_add_tcase(s, tc);
 	return s;

@@ -551,16 +551,22 @@ START_TEST(test_det_dns_named)
 	ck_assert_str_eq(h->ev.pool_host, "xmr-eu1.nanopool.org");
 	ck_assert(h->ev.confidence == 0.5);
 	h_del(h);
-	/* a name that is not a pool's: nothing */
+	/* a name that is not a pool's: only the address could name this flow, so it goes at once
+	 * (before any state: the prefilter) */
 	h = h_new(10443, "www.example.org");
-	for (int i = 0; i < 7; i++)
-		ck_assert_int_eq(h_feed(h, i & 1, blob, sizeof blob), MT_UNDECIDED);
-	ck_assert_int_eq(h_feed(h, 1, blob, sizeof blob), MT_EXCLUDED);
+	ck_assert_int_eq(h_feed(h, 0, blob, sizeof blob), MT_EXCLUDED);
+	ck_assert_int_eq(h->prefiltered, 1);
 	h_del(h);
-	/* no name: decided at the flow's end */
+	/* no name: the same */
 	h = h_new(10443, NULL);
-	ck_assert_int_eq(h_feed(h, 0, blob, sizeof blob), MT_UNDECIDED);
-	ck_assert_int_eq(h_end(h), MT_EXCLUDED);
+	ck_assert_int_eq(h_feed(h, 0, blob, sizeof blob), MT_EXCLUDED);
+	ck_assert_int_eq(h->prefiltered, 1);
+	h_del(h);
+	/* the server speaks first: nothing to judge until the client does */
+	h = h_new(10443, NULL);
+	ck_assert_int_eq(h_feed(h, 1, blob, sizeof blob), MT_UNDECIDED);
+	ck_assert_int_eq(h->prefiltered, 0);
+	ck_assert_int_eq(h_feed(h, 0, blob, sizeof blob), MT_EXCLUDED);
 	h_del(h);
 }
 END_TEST

@@ -142,10 +142,10 @@ static void handshake(mt_engine *e, conn *c)
 	mt_engine_frame(e, 1, c->ts += 1000, f, (uint32_t)n, (uint32_t)n);
 }
 
-static void send_data(mt_engine *e, conn *c, int from_cli, const char *s, uint64_t dt_us)
+static void send_bytes(mt_engine *e, conn *c, int from_cli, const void *s, size_t len, uint64_t dt_us)
 {
 	uint8_t f[2048];
-	size_t n, len = strlen(s);
+	size_t n;
 
 	c->ts += dt_us;
 	if (from_cli) {
@@ -156,6 +156,36 @@ static void send_data(mt_engine *e, conn *c, int from_cli, const char *s, uint64
 		c->sseq += (uint32_t)len;
 	}
 	mt_engine_frame(e, 1, c->ts, f, (uint32_t)n, (uint32_t)n);
+}
+
+static void send_data(mt_engine *e, conn *c, int from_cli, const char *s, uint64_t dt_us)
+{
+	send_bytes(e, c, from_cli, s, strlen(s), dt_us);
+}
+
+/* A TLS 1.3-style ClientHello record with one server_name (RFC 8446 4.1.2, RFC 6066 3). */
+static size_t tls_hello(uint8_t *o, const char *sni)
+{
+	size_t sl = strlen(sni), n = 0, hs, ext;
+
+	o[n++] = 22, o[n++] = 3, o[n++] = 1, n += 2; /* record header; length below */
+	hs = n;
+	o[n++] = 1, n += 3;                          /* ClientHello; length below */
+	o[n++] = 3, o[n++] = 3;
+	memset(o + n, 0x5a, 32), n += 32;            /* random */
+	o[n++] = 0;                                  /* session id */
+	o[n++] = 0, o[n++] = 2, o[n++] = 0x13, o[n++] = 0x01;
+	o[n++] = 1, o[n++] = 0;                      /* compression: null */
+	ext = n, n += 2;
+	o[n++] = 0, o[n++] = 0;                      /* server_name */
+	o[n++] = (uint8_t)((sl + 5) >> 8), o[n++] = (uint8_t)(sl + 5);
+	o[n++] = (uint8_t)((sl + 3) >> 8), o[n++] = (uint8_t)(sl + 3);
+	o[n++] = 0, o[n++] = (uint8_t)(sl >> 8), o[n++] = (uint8_t)sl;
+	memcpy(o + n, sni, sl), n += sl;
+	o[ext] = (uint8_t)((n - ext - 2) >> 8), o[ext + 1] = (uint8_t)(n - ext - 2);
+	o[hs + 1] = 0, o[hs + 2] = (uint8_t)((n - hs - 4) >> 8), o[hs + 3] = (uint8_t)(n - hs - 4);
+	o[3] = (uint8_t)((n - 5) >> 8), o[4] = (uint8_t)(n - 5);
+	return n;
 }
 
 static void fin(mt_engine *e, conn *c)
@@ -240,8 +270,10 @@ END_TEST
 /*
  * nDPI only where it adds information: a stratum flow identified at the
  * pool's first answer never reaches nDPI (its first packet was held back and
- * dropped unread; no app_proto), while an HTTP flow no detector identifies
- * gets nDPI with its held packets, in order, and nDPI names it.
+ * dropped unread; no app_proto); an HTTP flow never does either, since
+ * behaviour, the one detector that reads nDPI's labels, lets HTTP go at its
+ * first bytes; while a flow no detector identifies and behaviour keeps
+ * watching gets nDPI with its held packets, in order.
  */
 START_TEST(test_ndpi_held_back)
 {
@@ -266,10 +298,39 @@ START_TEST(test_ndpi_held_back)
 	ck_assert_uint_eq(st->ndpi_flows, 0); /* held */
 	send_data(eng, &c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", 1000);
 	send_data(eng, &c, 0, "ok", 1000);
-	/* The third payload packet starts nDPI with the two held ones: it names HTTP at the first. */
-	ck_assert_uint_eq(st->ndpi_flows, 1);
-	ck_assert_uint_ge(st->ndpi_packets, 1);
+	ck_assert_uint_eq(st->ndpi_flows, 0);
+	ck_assert_uint_eq(st->ndpi_dropped, 2);
 	fin(eng, &c);
+
+	c = pool_conn();
+	c.cport = 49154;
+	c.sport = 6379;
+	handshake(eng, &c);
+	send_data(eng, &c, 1, "*1\r\n$4\r\nPING\r\n", 1000);
+	ck_assert_uint_eq(st->ndpi_flows, 0); /* held */
+	send_data(eng, &c, 0, "+PONG\r\n", 1000);
+	send_data(eng, &c, 1, "*1\r\n$4\r\nPING\r\n", 1000);
+	/* The third payload packet starts nDPI with the two held ones. */
+	ck_assert_uint_eq(st->ndpi_flows, 1);
+	ck_assert_uint_ge(st->ndpi_packets, 2);
+	fin(eng, &c);
+
+	/* TLS from its first record: behaviour watches it whatever nDPI would name it, so no nDPI */
+	{
+		uint8_t hello[300];
+		size_t n = tls_hello(hello, "www.example.org");
+
+		c = pool_conn();
+		c.cport = 49155;
+		c.sport = 443;
+		handshake(eng, &c);
+		send_bytes(eng, &c, 1, hello, n, 1000);
+		send_bytes(eng, &c, 0, "\x16\x03\x03\x00\x04\x02\x00\x00\x00", 9, 1000);
+		send_bytes(eng, &c, 1, "\x17\x03\x03\x00\x02zz", 7, 1000);
+		ck_assert_uint_eq(st->ndpi_flows, 1);
+		ck_assert_uint_eq(st->ndpi_dropped, 3);
+		fin(eng, &c);
+	}
 	mt_engine_flush(eng);
 	ck_assert_int_eq(sink.n, 1);
 	ck_assert_uint_eq(mt_engine_flow_stats(eng)->mem, 0);

@@ -1,5 +1,6 @@
 /* test_evidence_hit.c - the hit record: required fields, direction, Community ID, escaping. */
 #include <arpa/inet.h>
+#include <time.h>
 
 #include "evidence/hit.h"
 #include "mt_test.h"
@@ -41,6 +42,39 @@ START_TEST(test_time)
 	ck_assert_str_eq(b, "2023-11-1");
 	mt_hit_time(1700000000123456ull, b, 23);
 	ck_assert_str_eq(b, "2023-11-14T22:13:20.12");
+}
+END_TEST
+
+/*
+ * The date of a second is kept in two slots: records alternate between their
+ * own time and the flow's start. Cycling through three and more seconds, in
+ * both orders and with repeats, must never give a stale date (each text
+ * checked against gmtime_r + strftime).
+ */
+START_TEST(test_time_cache)
+{
+	static const uint64_t secs[] = {1700000000, 1700000001, 1700000060, 1700003600,
+					1700086400, 0, 4102444800ull, 1700000000};
+	char b[40], want[64], date[32];
+	uint32_t x = 12345;
+
+	for (int i = 0; i < 5000; i++) {
+		uint64_t s = secs[(i % 3 == 2) ? (i / 3) % 8 : (i * 7 + i / 5) % 8];
+		uint64_t us;
+		time_t t;
+		struct tm tm;
+
+		x = x * 1103515245u + 12345u;
+		us = x % 1000000u;
+		if (i % 11 == 0)
+			s = secs[i % 8] + (x >> 8) % 5; /* neighbours of the kept seconds */
+		t = (time_t)s;
+		ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want, sizeof(want), "%s.%06uZ", date, (unsigned)us);
+		mt_hit_time(s * 1000000u + us, b, sizeof(b));
+		ck_assert_str_eq(b, want);
+	}
 }
 END_TEST
 
@@ -182,6 +216,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("hit");
 
 	tcase_add_test(tc, test_time);
+	tcase_add_test(tc, test_time_cache);
 	tcase_add_test(tc, test_record);
 	tcase_add_test(tc, test_addr_v4);
 	tcase_add_test(tc, test_p2p_and_v6);

@@ -87,6 +87,7 @@ typedef struct harness {
 	int ans;
 	int calls;
 	int detected_calls;
+	int prefiltered;   /* the detector's prefilter excluded the flow at the first call */
 } harness;
 
 static const uint8_t cli_addr[16] = { 192, 168, 1, 100 };
@@ -127,6 +128,7 @@ static int h_call(harness *h, int dir, const uint8_t *payload, size_t n, int flo
 	mt_evidence scratch;
 	mt_evidence *ev;
 	uint32_t v0;
+	int pf;
 
 	if (h->ans == MT_EXCLUDED)
 		return h->ans; /* the engine never asks again */
@@ -152,8 +154,14 @@ static int h_call(harness *h, int dir, const uint8_t *payload, size_t n, int flo
 		ev = &scratch;
 	}
 	v0 = ev->version;
+	/* The engine asks a prefilter before the first call: it may exclude only what on_packet excludes. */
+	pf = h->calls == 0 && h->d->prefilter ? h->d->prefilter(NULL, &h->fv, &pv) : MT_UNDECIDED;
 	h->ans = h->d->on_packet(NULL, h->state, &h->fv, &pv, ev);
 	ck_assert(h->ans == MT_UNDECIDED || h->ans == MT_DETECTED || h->ans == MT_EXCLUDED);
+	if (pf == MT_EXCLUDED) {
+		ck_assert_int_eq(h->ans, MT_EXCLUDED);
+		h->prefiltered = 1;
+	}
 	if (!h->owned) {
 		if (h->ans == MT_DETECTED) {
 			h->ev = scratch;
@@ -1389,26 +1397,31 @@ START_TEST(test_lookalikes)
 		for (size_t pi = 0; pi < sizeof ports / sizeof ports[0]; pi++) {
 			harness h;
 
+			/* each of these is let go by the prefilter at its first bytes (no state, no call) */
 			h_init(&h, tcp_dets[d], 6, ports[pi], 0);
 			h_feed(&h, C2S, tls_hello, sizeof tls_hello);
 			h_feed(&h, S2C, tls_hello, sizeof tls_hello);
 			ck_assert_int_eq(h_end(&h), MT_EXCLUDED);
+			ck_assert_int_eq(h.prefiltered, 1);
 			h_free(&h);
 
 			h_init(&h, tcp_dets[d], 6, ports[pi], 0);
 			h_feed(&h, C2S, bt, sizeof bt);
 			h_feed(&h, S2C, bt, sizeof bt);
 			ck_assert_int_eq(h_end(&h), MT_EXCLUDED);
+			ck_assert_int_eq(h.prefiltered, 1);
 			h_free(&h);
 
 			h_init(&h, tcp_dets[d], 6, ports[pi], 0);
 			h_feed(&h, C2S, http, strlen(http));
 			ck_assert_int_eq(h_end(&h), MT_EXCLUDED);
+			ck_assert_int_eq(h.prefiltered, 1);
 			h_free(&h);
 
 			h_init(&h, tcp_dets[d], 6, ports[pi], 0);
 			h_feed(&h, S2C, ssh, strlen(ssh));
 			ck_assert_int_eq(h_end(&h), MT_EXCLUDED);
+			ck_assert_int_eq(h.prefiltered, 1);
 			h_free(&h);
 
 			/* random binary, both directions, several segments, midstream or not */

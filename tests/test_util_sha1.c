@@ -132,6 +132,38 @@ START_TEST(test_all_lengths)
 }
 END_TEST
 
+/* The one-block form (Community ID) against the streaming one at every length it takes. */
+START_TEST(test_short)
+{
+	uint8_t msg[64], d[20], d2[20];
+	mt_sha1 c;
+	uint64_t x = 0x243f6a8885a308d3ull;
+
+	for (int round = 0; round < 50; round++) {
+		for (int i = 0; i < 64; i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			msg[i] = (uint8_t)(x >> 56);
+		}
+		for (size_t n = 0; n <= MT_SHA1_SHORT_MAX; n++) {
+			ck_assert_int_eq(mt_sha1_short(msg, n, d), 0);
+			mt_sha1_init(&c);
+			mt_sha1_update(&c, msg, n);
+			mt_sha1_final(&c, d2);
+			ck_assert_mem_eq(d, d2, 20);
+		}
+		ck_assert_int_eq(mt_sha1_short(msg, MT_SHA1_SHORT_MAX + 1, d), -1);
+	}
+	/* and a FIPS vector that fits one block */
+	{
+		char hex[41];
+
+		ck_assert_int_eq(mt_sha1_short("abc", 3, d), 0);
+		to_hex(d, hex);
+		ck_assert_str_eq(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+	}
+}
+END_TEST
+
 /* RFC 4648 section 10. */
 START_TEST(test_base64_rfc4648)
 {
@@ -225,6 +257,7 @@ static Suite *sha1_suite(void)
 	tcase_add_test(tc, test_million_a);
 	tcase_add_test(tc, test_odd_pieces);
 	tcase_add_test(tc, test_all_lengths);
+	tcase_add_test(tc, test_short);
 	tcase_add_test(tc, test_base64_rfc4648);
 	tcase_add_test(tc, test_base64_alphabet_ends);
 	tcase_add_test(tc, test_base64_outlen);

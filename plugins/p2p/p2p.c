@@ -276,6 +276,42 @@ static void walk_dir(struct walker *w, const struct walk_ops *ops, void *ctx,
 		ds->done = 1; /* the rest of a payload will never be kept */
 }
 
+/*
+ * The prefilters' view of walk_dir's first step in one direction: with
+ * header_ok still 0, a direction seen from its start (no hole before byte
+ * `need`) whose first bytes cannot open a header is W_BAD at offset 0, and
+ * the walker excludes the flow. bad(p, n) says so from the first n >= 1
+ * bytes. Returns -1 (excluded), 1 (bytes, maybe a header) or 0 (no bytes).
+ */
+static int walk_first(const mt_flow_view *fv, int dir, uint32_t need,
+		      int (*bad)(const mt_flow_view *fv, const uint8_t *p, uint32_t n))
+{
+	uint32_t len = fv->data[dir] ? fv->len[dir] : 0;
+
+	if (len == 0)
+		return 0;
+	if (fv->midstream[dir] || fv->gap_off[dir] != 0)
+		return 1; /* searched with a resync, or cut by a hole: not judged here */
+	return bad(fv, fv->data[dir], len < need ? len : need) ? -1 : 1;
+}
+
+/*
+ * Walkers read the client's direction, then the server's: the server's first
+ * bytes exclude only while the client's said nothing. Not TCP: excluded.
+ */
+static int walk_prefilter(const mt_flow_view *fv, uint32_t need,
+			  int (*bad)(const mt_flow_view *fv, const uint8_t *p, uint32_t n))
+{
+	int c;
+
+	if (fv->l4proto != 6)
+		return MT_EXCLUDED;
+	c = walk_first(fv, 0, need, bad);
+	if (c < 0 || (c == 0 && walk_first(fv, 1, need, bad) < 0))
+		return MT_EXCLUDED;
+	return MT_UNDECIDED;
+}
+
 /* ---- bitcoin-p2p --------------------------------------------------------- */
 
 #define BTC_HDR 24u
@@ -729,6 +765,21 @@ static int btc_on_packet(void *global, void *state, const mt_flow_view *fv, cons
 	return MT_UNDECIDED;
 }
 
+/* btc_msg's first test: a header opens with a known network magic (4 bytes; fewer: maybe). */
+static int btc_first_bad(const mt_flow_view *fv, const uint8_t *p, uint32_t n)
+{
+	const char *net, *coin;
+
+	return n >= 4 && !btc_lookup(fv, be32_at(p), &net, &coin);
+}
+
+/* API 3: the first bytes of a direction seen from its start are not a known network magic. */
+static int btc_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	(void)global, (void)pv;
+	return walk_prefilter(fv, 4, btc_first_bad);
+}
+
 static const mt_detector det_bitcoin = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "bitcoin-p2p",
@@ -737,6 +788,7 @@ static const mt_detector det_bitcoin = {
 	.max_packets = MT_BTC_MAX_PACKETS,
 	.state_size = sizeof(btc_state),
 	.on_packet = btc_on_packet,
+	.prefilter = btc_prefilter,
 };
 
 /* ---- monero-levin -------------------------------------------------------- */
@@ -918,6 +970,20 @@ static int levin_on_packet(void *global, void *state, const mt_flow_view *fv, co
 	return MT_UNDECIDED;
 }
 
+/* levin_header's first test: the bucket signature 0x0101010101012101 (little-endian), as far as it came. */
+static int levin_first_bad(const mt_flow_view *fv, const uint8_t *p, uint32_t n)
+{
+	(void)fv;
+	return memcmp(p, levin_sig, n < 8 ? n : 8) != 0;
+}
+
+/* API 3: the first bytes of a direction seen from its start are not the levin signature. */
+static int levin_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	(void)global, (void)pv;
+	return walk_prefilter(fv, 8, levin_first_bad);
+}
+
 static const mt_detector det_levin = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "monero-levin",
@@ -926,6 +992,7 @@ static const mt_detector det_levin = {
 	.max_packets = MT_LEVIN_MAX_PACKETS,
 	.state_size = sizeof(levin_state),
 	.on_packet = levin_on_packet,
+	.prefilter = levin_prefilter,
 };
 
 /* ---- ethereum-devp2p (RLPx handshake) ------------------------------------ */
@@ -1080,6 +1147,33 @@ static int rlpx_on_packet(void *global, void *state, const mt_flow_view *fv, con
 	return rlpx_decide(st, fv, ev);
 }
 
+/*
+ * API 3: rlpx_on_packet's first rules: the initiator speaks first, and its
+ * auth opens with the key tag, either at byte 0 (pre-EIP-8) or after a 2-byte
+ * size in [MT_RLPX_AUTH_MIN, MT_RLPX_EIP8_MAX] (EIP-8). (The curve check
+ * is on_packet's.)
+ */
+static int rlpx_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	const uint8_t *p = fv->data[0];
+	uint32_t len0 = p ? fv->len[0] : 0, len1 = fv->data[1] ? fv->len[1] : 0;
+
+	(void)global;
+	if (fv->l4proto != 6)
+		return MT_EXCLUDED;
+	if (len0 == 0)
+		return (len1 > 0 || pv->flow_end) ? MT_EXCLUDED : MT_UNDECIDED;
+	if (len0 < 3 || p[0] == ECIES_KEY_TAG)
+		return MT_UNDECIDED;
+	if (p[2] == ECIES_KEY_TAG) {
+		uint32_t n = ((uint32_t)p[0] << 8) | p[1];
+
+		if (n >= MT_RLPX_AUTH_MIN && n <= MT_RLPX_EIP8_MAX)
+			return MT_UNDECIDED;
+	}
+	return MT_EXCLUDED;
+}
+
 static const mt_detector det_rlpx = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "ethereum-devp2p",
@@ -1088,6 +1182,7 @@ static const mt_detector det_rlpx = {
 	.max_packets = MT_RLPX_MAX_PACKETS,
 	.state_size = sizeof(rlpx_state),
 	.on_packet = rlpx_on_packet,
+	.prefilter = rlpx_prefilter,
 };
 
 /* ---- ethereum-discv4 ------------------------------------------------------ */

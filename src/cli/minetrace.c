@@ -519,6 +519,16 @@ static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double sec
 			fprintf(stderr, "minetrace: stats:   tunnel.%s=%" PRIu64 "\n", mt_decode_tunnel_name(i),
 				ds->tunnel[i]);
 	}
+	if (mt_engine_defrag_stats(e)) {
+		const mt_defrag_stats *df = mt_engine_defrag_stats(e);
+
+		fprintf(stderr, "minetrace: stats: defrag fragments=%" PRIu64 " reassembled=%" PRIu64
+			" timeouts=%" PRIu64 " evicted=%" PRIu64 " overlaps=%" PRIu64 " overlap_diff=%" PRIu64
+			" too_many=%" PRIu64 " bad=%" PRIu64 " truncated=%" PRIu64 " active=%" PRIu64
+			" mem_peak=%" PRIu64 "\n", df->fragments, df->reassembled, df->timeouts, df->evicted,
+			df->overlaps, df->overlap_diff, df->too_many, df->bad, df->truncated, df->active,
+			df->mem_peak);
+	}
 	fprintf(stderr, "minetrace: stats: flows=%" PRIu64 " peak_active=%" PRIu64 " evicted=%" PRIu64
 		" flow_alloc_fail=%" PRIu64 " peak_mem=%" PRIu64 "\n", fs->created, fs->peak_active,
 		fs->evicted, fs->alloc_fail, fs->mem_peak);

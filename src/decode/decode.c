@@ -61,6 +61,7 @@ typedef struct dec_state {
 	const uint8_t *l3;
 	uint32_t l3_len;
 	const uint8_t *src, *dst; /* 4 or 16 bytes, by ipver */
+	mt_frag *frag;     /* where to describe a fragment, or NULL */
 	uint8_t ntun;      /* tunnels opened */
 	uint8_t tun;       /* bit per enum mt_dec_tunnel opened */
 } dec_state;
@@ -296,9 +297,28 @@ static int dec_ipv4(dec_state *s)
 		return DEC_ERR(MT_DEC_IPV4_LEN_EXCEEDS);
 	s->l3 = h;
 	s->l3_len = (uint32_t)s->r.len;
-	/* MF set or a fragment offset: not reassembled */
-	if (ld_be16(h + 6) & 0x3fff)
+	/* MF set or a fragment offset: reassembled by the caller (decode/defrag.c), if it wants */
+	if (ld_be16(h + 6) & 0x3fff) {
+		if (s->frag) {
+			mt_frag *fr = s->frag;
+
+			fr->ipver = 4;
+			fr->proto = h[9];
+			fr->more = (ld_be16(h + 6) & 0x2000) != 0;
+			fr->truncated = s->miss != 0;
+			fr->id = ld_be16(h + 4);
+			fr->offset = (uint32_t)(ld_be16(h + 6) & 0x1fff) * 8u;
+			memset(fr->src, 0, sizeof fr->src);
+			memset(fr->dst, 0, sizeof fr->dst);
+			memcpy(fr->src, h + 12, 4);
+			memcpy(fr->dst, h + 16, 4);
+			fr->hdr = h;
+			fr->hdr_len = hl;
+			fr->data = h + hl;
+			fr->data_len = (uint32_t)s->r.len - hl;
+		}
 		return DEC_OTHER(MT_OTHER_IPV4_FRAGMENT);
+	}
 	s->src = h + 12;
 	s->dst = h + 16;
 	s->l4proto = h[9];
@@ -367,8 +387,27 @@ static int dec_ipv6(dec_state *s)
 		if (!dec_peek(&s->r, elen))
 			return DEC_ERR(MT_DEC_IPV6_EXTHDR_TRUNC);
 		/* offset(13) res(2) M(1): only an atomic fragment (RFC 6946) goes on */
-		if (nh == NH_FRAGMENT && (ld_be16(e + 2) & 0xfff9))
+		if (nh == NH_FRAGMENT && (ld_be16(e + 2) & 0xfff9)) {
+			if (s->frag) {
+				/* the fragmentable part follows the 8-byte fragment header (RFC 8200 4.5);
+				 * what precedes it (hop-by-hop, routing) is not needed to read the packet */
+				mt_frag *fr = s->frag;
+
+				fr->ipver = 6;
+				fr->proto = e[0];
+				fr->more = ld_be16(e + 2) & 1;
+				fr->truncated = s->miss != 0;
+				fr->id = ld_be32(e + 4);
+				fr->offset = ld_be16(e + 2) & 0xfff8u;
+				memcpy(fr->src, h + 8, 16);
+				memcpy(fr->dst, h + 24, 16);
+				fr->hdr = h;
+				fr->hdr_len = 40;
+				fr->data = e + 8;
+				fr->data_len = (uint32_t)(s->r.len - s->r.off - 8);
+			}
 			return DEC_OTHER(MT_OTHER_IPV6_FRAGMENT);
+		}
 		nh = e[0];
 		s->r.off += elen;
 	}
@@ -690,7 +729,7 @@ static int dec_l4(dec_state *s, mt_pkt *o)
 }
 
 static int dec_all(int linktype, const uint8_t *frame, uint32_t cap_len, uint32_t wire_len,
-		   mt_pkt *out, uint8_t *tun)
+		   mt_pkt *out, uint8_t *tun, mt_frag *frag, uint8_t nvlan, const uint16_t *vlan)
 {
 	dec_state s;
 	uint16_t et = 0;
@@ -698,8 +737,15 @@ static int dec_all(int linktype, const uint8_t *frame, uint32_t cap_len, uint32_
 
 	mt_rd_init(&s.r, frame, cap_len);
 	s.miss = wire_len > cap_len ? wire_len - cap_len : 0;
-	s.nvlan = 0;
+	s.nvlan = nvlan;
 	memset(s.vlan, 0, sizeof s.vlan);
+	if (vlan)
+		memcpy(s.vlan, vlan, sizeof s.vlan);
+	s.frag = frag;
+	if (frag) {
+		frag->ipver = 0;
+		frag->nvlan = 0;
+	}
 
 	s.ntun = 0;
 	s.tun = 0;
@@ -737,15 +783,52 @@ static int dec_all(int linktype, const uint8_t *frame, uint32_t cap_len, uint32_
 		break;
 	}
 	*tun = s.tun;
+	if (frag && frag->ipver) {
+		if (rc == DEC_OTHER(MT_OTHER_IPV4_FRAGMENT) || rc == DEC_OTHER(MT_OTHER_IPV6_FRAGMENT)) {
+			frag->nvlan = s.nvlan;
+			memcpy(frag->vlan, s.vlan, sizeof frag->vlan);
+		} else {
+			frag->ipver = 0;
+		}
+	}
 	return rc;
 }
+
+static int decode_count(int rc, uint8_t tun, uint32_t cap_len, uint32_t wire_len, uint64_t ts_us,
+			mt_pkt *out, mt_decode_stats *stats, int frame);
 
 int mt_decode_frame(int linktype, const uint8_t *frame, uint32_t cap_len,
 		    uint32_t wire_len, uint64_t ts_us, mt_pkt *out,
 		    mt_decode_stats *stats)
 {
+	return mt_decode_frame_frag(linktype, frame, cap_len, wire_len, ts_us, out, stats, NULL);
+}
+
+int mt_decode_frame_frag(int linktype, const uint8_t *frame, uint32_t cap_len,
+			 uint32_t wire_len, uint64_t ts_us, mt_pkt *out,
+			 mt_decode_stats *stats, mt_frag *frag)
+{
 	uint8_t tun;
-	int rc = dec_all(linktype, frame, cap_len, wire_len, out, &tun);
+	int rc = dec_all(linktype, frame, cap_len, wire_len, out, &tun, frag, 0, NULL);
+
+	return decode_count(rc, tun, cap_len, wire_len, ts_us, out, stats, 1);
+}
+
+int mt_decode_datagram(const uint8_t *ip, uint32_t len, uint8_t nvlan, const uint16_t *vlan,
+		       uint64_t ts_us, mt_pkt *out, mt_decode_stats *stats)
+{
+	uint8_t tun;
+	int rc = dec_all(MT_LINK_RAW, ip, len, len, out, &tun, NULL,
+			 nvlan > MT_DECODE_MAX_ENCAP ? MT_DECODE_MAX_ENCAP : nvlan, vlan);
+
+	return decode_count(rc, tun, len, len, ts_us, out, stats, 0);
+}
+
+/* Counts one result; a reassembled datagram (frame = 0) is not counted: its fragments were (as
+ * fragments), and frames = decoded + errors + other stays true. Its tunnels are counted. */
+static int decode_count(int rc, uint8_t tun, uint32_t cap_len, uint32_t wire_len, uint64_t ts_us,
+			mt_pkt *out, mt_decode_stats *stats, int frame)
+{
 
 	if (tun && stats)
 		for (int k = 0; k < MT_TUN__COUNT; k++)
@@ -756,13 +839,13 @@ int mt_decode_frame(int linktype, const uint8_t *frame, uint32_t cap_len,
 		out->ts_us = ts_us;
 		out->wire_len = wire_len;
 		out->cap_len = cap_len;
-		if (stats) {
+		if (stats && frame) {
 			stats->frames++;
 			stats->decoded++;
 		}
 		return MT_DECODE_L4;
 	}
-	if (stats) {
+	if (stats && frame) {
 		stats->frames++;
 		if (rc < 0) {
 			stats->errors++;

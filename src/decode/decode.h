@@ -73,6 +73,23 @@ enum mt_dec_tunnel {
 	MT_TUN__COUNT
 };
 
+/* A fragment the decoder stopped at (MT_DECODE_OTHER, MT_OTHER_IPV4/IPV6_FRAGMENT). */
+typedef struct mt_frag {
+	uint8_t ipver;          /* 4 or 6 */
+	uint8_t proto;          /* IPv4 protocol, or the next header after IPv6's fragment header */
+	uint8_t more;           /* more fragments follow (MF / M) */
+	uint8_t truncated;      /* the snap length cut this fragment's data */
+	uint32_t id;            /* identification: 16 bits (IPv4) or 32 (IPv6) */
+	uint32_t offset;        /* bytes */
+	uint8_t src[16], dst[16];
+	uint8_t nvlan;
+	uint16_t vlan[MT_DECODE_MAX_VLAN];
+	const uint8_t *hdr;     /* IPv4: its header with options; IPv6: the 40-byte fixed header */
+	uint32_t hdr_len;
+	const uint8_t *data;    /* the fragment's payload, within the frame */
+	uint32_t data_len;
+} mt_frag;
+
 typedef struct mt_decode_stats {
 	uint64_t frames;
 	uint64_t decoded;  /* frames that became a TCP or UDP mt_pkt */
@@ -122,6 +139,22 @@ enum mt_dec_result {
 int mt_decode_frame(int linktype, const uint8_t *frame, uint32_t cap_len,
 		    uint32_t wire_len, uint64_t ts_us, mt_pkt *out,
 		    mt_decode_stats *stats);
+
+/*
+ * The same, and when the frame is an IP fragment (MT_DECODE_OTHER, a fragment counted), fills
+ * *frag (if not NULL) for reassembly (decode/defrag.h); frag->ipver is 0 otherwise.
+ */
+int mt_decode_frame_frag(int linktype, const uint8_t *frame, uint32_t cap_len,
+			 uint32_t wire_len, uint64_t ts_us, mt_pkt *out,
+			 mt_decode_stats *stats, mt_frag *frag);
+
+/*
+ * Decodes a reassembled IP datagram (an IPv4 or IPv6 header then its whole payload) as a frame
+ * of its own, with the VLAN ids of its fragments; tunnels inside are opened as in a frame.
+ * Only its tunnels are counted in *stats (its fragments were counted as frames).
+ */
+int mt_decode_datagram(const uint8_t *ip, uint32_t len, uint8_t nvlan, const uint16_t *vlan,
+		       uint64_t ts_us, mt_pkt *out, mt_decode_stats *stats);
 
 /* 1 if we decode this link type, else 0. */
 int mt_decode_link_supported(int linktype);

@@ -1,11 +1,15 @@
 /* behaviour.c - last-resort detector: mining-like timing (small steady upstream shares, bursty job pushes, low volume for long) on TLS or unknown TCP flows. */
+#define _GNU_SOURCE /* memmem */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "detect/builtin.h"
 #include "detect/detector.h"
+#include "detect/tlsparse.h"
 
 #define BEH_MIN_DURATION_US (600ull * 1000000ull) /* decide only after 10 min */
 #define BEH_MIN_UP 20u            /* ... and this many share-like upstream messages */
@@ -21,6 +25,7 @@
 #define BEH_MIN_CV 0.15           /* keep-alive timers are too regular */
 #define BEH_MAX_CV 1.6            /* chat is burstier than a Poisson share stream */
 #define BEH_MAX_OTHER_UP_FRAC 0.2 /* upstream packets that are not share-sized */
+#define BEH_LINE_MAX 2048u        /* request line looked at in a stream that began mid-connection */
 
 typedef struct beh_state {
 	uint64_t first_us, last_up_us, last_down_us;
@@ -30,6 +35,10 @@ typedef struct beh_state {
 	double mean, m2; /* Welford over upstream inter-arrival seconds */
 	uint32_t n_iat;
 	uint32_t reported_up; /* n_up when the evidence was last written */
+	uint8_t looked;       /* bit d: direction d's first bytes were judged (first_bytes_other);
+			       * bit 2: the client's open with a TLS record (tls_record) */
+	uint8_t sni_done;     /* the ClientHello was read (or cannot be) */
+	char *sni;            /* its server name, when nDPI is not asked for it (malloc'ed) */
 } beh_state;
 
 static int known_other(const mt_flow_view *fv)
@@ -38,6 +47,194 @@ static int known_other(const mt_flow_view *fv)
 	if (!p || !p[0])
 		return 0;
 	return strcmp(p, "TLS") != 0 && strcmp(p, "Unknown") != 0 && strcmp(p, "Mining") != 0;
+}
+
+/*
+ * The first bytes of a direction: its stream up to a hole while the engine
+ * keeps it (it drops the streams once no stream detector is asked), else the
+ * direction's first payload packet while it is the only one. *have = 0 with
+ * 1 returned: none yet; 0 returned: the start is gone, it cannot be judged.
+ */
+static int dir_start(const mt_flow_view *fv, const mt_pkt_view *pv, int dir, const uint8_t **d,
+		     uint32_t *have)
+{
+	*d = fv->data[dir];
+	*have = *d ? fv->len[dir] : 0;
+	if (*d) {
+		if (fv->gap_off[dir] != 0 && fv->gap_off[dir] < *have)
+			*have = fv->gap_off[dir];
+		return 1;
+	}
+	if (fv->bytes[dir] == 0)
+		return 1;
+	if (pv->dir == dir && pv->payload && !pv->flow_end && fv->bytes[dir] == pv->payload_len) {
+		*d = pv->payload;
+		*have = pv->payload_len;
+		return 1;
+	}
+	return 0;
+}
+
+/* Does the stream start with the n bytes of s? 1 yes, 0 no, -1 not yet known (a prefix so far). */
+static int starts_with(const uint8_t *d, uint32_t have, const char *s, uint32_t n)
+{
+	if (have < n)
+		return memcmp(d, s, have) == 0 ? -1 : 0;
+	return memcmp(d, s, n) == 0;
+}
+
+/*
+ * The client's first bytes: an HTTP request line (RFC 9110 section 9
+ * methods; RFC 9112 section 3: method, one space, target, one space,
+ * HTTP-version), which is http-mining's to judge; an SSH identification
+ * string (RFC 4253 section 4.2); the BitTorrent handshake (BEP 3: 19, then
+ * "BitTorrent protocol"). A stream that began mid-connection may begin
+ * anywhere: there a method counts only with " HTTP/1." on its line, and SSH
+ * not at all. 1: one of them, 0: none, -1: not known yet.
+ */
+static int client_other(const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	static const struct {
+		const char *s;
+		uint32_t n;
+	} pat[] = {
+		{"GET ", 4}, {"POST ", 5}, {"HEAD ", 5}, {"PUT ", 4}, {"DELETE ", 7},
+		{"OPTIONS ", 8}, {"CONNECT ", 8}, {"PATCH ", 6}, {"TRACE ", 6},
+		{"\023BitTorrent protocol", 20}, {"SSH-", 4},
+	};
+	const size_t n_http = 9, n_pat = sizeof(pat) / sizeof(pat[0]);
+	const uint8_t *d;
+	uint32_t have;
+	int ms = fv->midstream[0], wait = 0;
+	size_t i;
+
+	if (!dir_start(fv, pv, 0, &d, &have))
+		return 0;
+	if (have == 0)
+		return -1;
+	if (d[0] == 22)
+		return 0; /* TLS (tls_record) */
+	for (i = 0; i < n_pat; i++) {
+		int r;
+
+		if (ms && i == n_pat - 1)
+			break;
+		r = starts_with(d, have, pat[i].s, pat[i].n);
+		if (r < 0)
+			wait = 1;
+		if (r <= 0)
+			continue;
+		if (!ms || i >= n_http)
+			return 1;
+		{
+			uint32_t lim = have < BEH_LINE_MAX ? have : BEH_LINE_MAX;
+			const uint8_t *eol = memchr(d, '\n', lim);
+
+			if (!eol)
+				return lim >= BEH_LINE_MAX ? 0 : -1;
+			return memmem(d, (size_t)(eol - d), " HTTP/1.", 8) != NULL;
+		}
+	}
+	return wait ? -1 : 0;
+}
+
+/* The server's first bytes: an SSH identification string, or an HTTP status line ("HTTP/1.1 200"). */
+static int server_other(const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	const uint8_t *d;
+	uint32_t have;
+	int r;
+
+	if (!dir_start(fv, pv, 1, &d, &have))
+		return 0;
+	if (have == 0)
+		return -1;
+	if (!fv->midstream[1] && (r = starts_with(d, have, "SSH-", 4)) != 0)
+		return r;
+	r = starts_with(d, have, "HTTP/1.", 7);
+	if (r <= 0)
+		return r;
+	if (have < 13)
+		return -1;
+	return (d[7] == '0' || d[7] == '1') && d[8] == ' ' && d[9] >= '1' && d[9] <= '5' &&
+	       d[10] >= '0' && d[10] <= '9' && d[11] >= '0' && d[11] <= '9' && d[12] == ' ';
+}
+
+/*
+ * A TLS handshake record header (RFC 8446 section 5.1: content type 22,
+ * legacy version 3.x, a length of at most 2^14 + 2048) at the start of the
+ * client's bytes, on a connection seen from its start.
+ */
+static int tls_record(const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	const uint8_t *d;
+	uint32_t have, rl;
+
+	if (fv->midstream[0] || !dir_start(fv, pv, 0, &d, &have) || have < 5)
+		return 0;
+	rl = (uint32_t)d[3] << 8 | d[4];
+	return d[0] == 22 && d[1] == 3 && d[2] <= 4 && rl >= 1 && rl <= 16384u + 2048u;
+}
+
+/*
+ * Protocols behaviour leaves alone that the first stream bytes name without
+ * nDPI (whose label for them is not TLS, Unknown or Mining). Sets bit d of
+ * *looked once direction d is judged for good. Returns 1 for one of them.
+ */
+static int first_bytes_other(const mt_flow_view *fv, const mt_pkt_view *pv, uint8_t *looked)
+{
+	int r;
+
+	if (!(*looked & 1)) {
+		r = client_other(fv, pv);
+		if (r > 0)
+			return 1;
+		if (r == 0)
+			*looked |= (uint8_t)(1 | (tls_record(fv, pv) ? 4 : 0));
+	}
+	if (!(*looked & 2)) {
+		r = server_other(fv, pv);
+		if (r > 0)
+			return 1;
+		if (r == 0)
+			*looked |= 2;
+	}
+	return 0;
+}
+
+/*
+ * The ClientHello's server name of a TLS flow, for pool_host: nDPI, which
+ * read it before, is not asked about TLS flows (beh_wants_labels). Read once
+ * the hello is whole (or cannot be); one allocation per TLS flow with a name.
+ */
+static void read_sni(beh_state *st, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	static _Thread_local uint8_t hs[MT_TLS_HS_MAX];
+	mt_tls_client_hello ch;
+	const uint8_t *d;
+	uint32_t have;
+	int complete = 0, n, r;
+	size_t l;
+
+	if (!dir_start(fv, pv, 0, &d, &have)) {
+		st->sni_done = 1; /* the start is gone */
+		return;
+	}
+	if (have == 0)
+		return;
+	n = mt_tls_flatten(d, have, hs, sizeof hs, &complete);
+	r = n < 0 ? -1 : mt_tls_client_hello_parse(hs, (size_t)n, &ch);
+	if (r == 0 && !complete && !fv->fin[0] && !pv->flow_end)
+		return; /* the hello is still arriving */
+	st->sni_done = 1;
+	if (r <= 0 || !ch.sni[0])
+		return;
+	l = strnlen(ch.sni, sizeof ch.sni - 1);
+	st->sni = malloc(l + 1);
+	if (st->sni) {
+		memcpy(st->sni, ch.sni, l);
+		st->sni[l] = '\0';
+	}
 }
 
 static int beh_on_packet(void *global, void *state, const mt_flow_view *fv,
@@ -49,6 +246,11 @@ static int beh_on_packet(void *global, void *state, const mt_flow_view *fv,
 	(void)global;
 	if (fv->l4proto != 6 || known_other(fv))
 		return MT_EXCLUDED;
+	/* The first bytes, until each direction's start was judged (the prefilter's rule too). */
+	if ((st->looked & 3) != 3 && first_bytes_other(fv, pv, &st->looked))
+		return MT_EXCLUDED;
+	if ((st->looked & 4) && !st->sni_done)
+		read_sni(st, fv, pv);
 	if (!pv->flow_end && pv->payload_len) {
 		if (!st->first_us)
 			st->first_us = pv->ts_us ? pv->ts_us : 1;
@@ -104,6 +306,8 @@ static int beh_on_packet(void *global, void *state, const mt_flow_view *fv,
 	MT_EV_SET(ev, evidence, txt, strlen(txt));
 	if (fv->sni && fv->sni[0])
 		MT_EV_SET(ev, pool_host, fv->sni, strlen(fv->sni));
+	else if (st->sni)
+		MT_EV_SET(ev, pool_host, st->sni, strlen(st->sni));
 	{
 		/* Graded: 0.5 at the threshold, up to 0.7 as the pattern holds for an hour and 200 shares. */
 		double conf = 0.5 + 0.1 * (dur_s >= 3600 ? 1.0 : dur_s / 3600) +
@@ -122,15 +326,54 @@ static int beh_on_packet(void *global, void *state, const mt_flow_view *fv,
 	return MT_DETECTED;
 }
 
+/*
+ * API 3: on_packet's first rules before any state is made: not TCP, or first
+ * bytes that name another protocol. Flows it lets go here never reach nDPI
+ * unless another detector reads its labels.
+ */
+static int beh_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	uint8_t looked = 0;
+
+	(void)global;
+	if (fv->l4proto != 6 || known_other(fv) || first_bytes_other(fv, pv, &looked))
+		return MT_EXCLUDED;
+	return MT_UNDECIDED;
+}
+
+/*
+ * API 5: nDPI's labels are wanted only where they can exclude a flow. A
+ * client that opened with a TLS record speaks TLS, which behaviour watches
+ * whatever application nDPI would name it by (its SNI or addresses).
+ */
+static int beh_wants_labels(void *global, void *state, const mt_flow_view *fv)
+{
+	const beh_state *st = state;
+
+	(void)global, (void)fv;
+	return !(st->looked & 4);
+}
+
+static void beh_flow_free(void *global, void *state)
+{
+	beh_state *st = state;
+
+	(void)global;
+	free(st->sni);
+	st->sni = NULL;
+}
+
 const mt_detector mt_detect_behaviour = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "behaviour",
 	.description = "Mining-like timing on long TLS/unknown flows: steady small upstream messages, bursty pushes, low volume",
-	.wants = MT_WANT_TCP_PACKETS,
+	.wants = MT_WANT_TCP_PACKETS | MT_WANT_LABELS,
 	.max_packets = 0,
 	.state_size = sizeof(beh_state),
 	.init = NULL,
 	.fini = NULL,
 	.on_packet = beh_on_packet,
-	.flow_free = NULL,
+	.flow_free = beh_flow_free,
+	.prefilter = beh_prefilter,
+	.wants_labels = beh_wants_labels,
 };

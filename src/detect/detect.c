@@ -81,6 +81,8 @@ int mt_detect_reg_add(mt_detect_reg *r, const mt_detector *d, const char *origin
 		r->udp_mask |= 1u << i;
 	if (d->wants & MT_WANT_TCP_PACKETS)
 		r->tcppkt_mask |= 1u << i;
+	if (d->wants & MT_WANT_LABELS)
+		r->labels_mask |= 1u << i;
 	r->n++;
 	return 0;
 }

@@ -20,6 +20,7 @@ typedef struct mt_detect_reg {
 	uint32_t tcp_mask;                 /* detectors that want TCP stream bytes */
 	uint32_t tcppkt_mask;              /* detectors that want every TCP payload packet (no stream) */
 	uint32_t udp_mask;                 /* detectors that want UDP */
+	uint32_t labels_mask;              /* detectors that read nDPI's labels (MT_WANT_LABELS) */
 	mt_detector_env env;               /* what each detector's init was given */
 } mt_detect_reg;
 

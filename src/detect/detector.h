@@ -11,7 +11,7 @@ struct mt_sigs; /* signatures/ loaded (detect/sigs.h); swapped whole on reload *
  * Bump on any change to a struct in this file. The plugin loader refuses a
  * plugin whose api_version differs and names both versions.
  */
-#define MT_DETECTOR_API_VERSION 4u /* 3: prefilter; 4: share accounting at the end of mt_evidence */
+#define MT_DETECTOR_API_VERSION 5u /* 3: prefilter; 4: share accounting at the end of mt_evidence; 5: MT_WANT_LABELS */
 
 /* A detector's answer for a flow (nDPI's three answers). */
 enum mt_answer {
@@ -33,6 +33,10 @@ enum mt_event {
 /* TCP: called with every packet that carries payload (its size, time and bytes in pv), without
  * needing the reassembled stream: for behaviour (share timing) over long flows. */
 #define MT_WANT_TCP_PACKETS 0x4u
+/* Reads nDPI's labels in the flow view (ndpi_proto, sni, http_host, http_ua). nDPI runs on a
+ * flow only while a detector with this flag is still asked and none has identified the flow;
+ * without one, the view's labels stay NULL (API 5). */
+#define MT_WANT_LABELS 0x8u
 
 #define MT_EV_PROTO_LEN 32
 #define MT_EV_COIN_LEN 16
@@ -180,6 +184,14 @@ typedef struct mt_detector {
 	 * identify, so that results do not depend on it. May be NULL.
 	 */
 	int (*prefilter)(void *global, const mt_flow_view *fv, const mt_pkt_view *pv);
+	/*
+	 * Optional (API 5), for a detector with MT_WANT_LABELS: asked when nDPI
+	 * would start on a flow the detector is still asked about (at its third
+	 * payload packet, or at its end), with its state: 0 when nDPI's labels
+	 * would tell it nothing it needs on this flow, 1 when they would. nDPI
+	 * starts only if one such detector says 1. NULL: always 1.
+	 */
+	int (*wants_labels)(void *global, void *state, const mt_flow_view *fv);
 } mt_detector;
 
 /* A plugin exports this symbol; it returns a NULL-terminated array of detectors. */

@@ -314,6 +314,64 @@ static int sv2_on_packet(void *global, void *state, const mt_flow_view *fv,
 	return MT_UNDECIDED;
 }
 
+/*
+ * The first frame header of one direction, as scan() first reads it with a
+ * zeroed state: 1 when it marks the direction bad (a frame longer than
+ * SV2_MAX_FRAME, or a whole first frame that is not a mining
+ * SetupConnection from the client: extension 0, type 0x00), 0 otherwise
+ * (including a frame still arriving).
+ */
+static int first_frame_bad(const mt_flow_view *fv, int dir)
+{
+	const uint8_t *h = fv->data[dir];
+	uint32_t len = fv->len[dir], ml;
+
+	if (!h)
+		return 0;
+	if (fv->gap_off[dir] && len > fv->gap_off[dir])
+		len = fv->gap_off[dir];
+	if (len < SV2_HDR)
+		return 0;
+	ml = u24(h + 3);
+	if (ml > SV2_MAX_FRAME)
+		return 1;
+	if (len - SV2_HDR < ml)
+		return 0;
+	return dir != 0 || (h[0] | (h[1] & 0x7f)) != 0 || h[2] != SV2_SETUP;
+}
+
+/*
+ * API 3: on_packet's first answer with a zeroed state, from the frame
+ * headers and the Noise handshake sizes only: excluded when the plaintext
+ * framing is already broken (the client's first frame, or with no client
+ * bytes yet the server's) and the handshake shape cannot be Noise NX (a
+ * stream that began mid-connection, or a client's first message that is
+ * neither 32 nor 64 bytes, nor shorter than 32).
+ */
+static int sv2_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	int plain_dead, noise_dead;
+
+	(void)global;
+	if (fv->l4proto != 6)
+		return MT_EXCLUDED;
+	if (pv->flow_end)
+		return MT_UNDECIDED; /* a flow-end first call: leave it to on_packet */
+	plain_dead = first_frame_bad(fv, 0) || (fv->len[0] == 0 && first_frame_bad(fv, 1));
+	if (!plain_dead)
+		return MT_UNDECIDED;
+	if (fv->midstream[0] || fv->midstream[1])
+		noise_dead = 1;
+	else if (!pv->payload_len)
+		noise_dead = 0;
+	else if (pv->dir == 0)
+		noise_dead = !(fv->len[0] == 64 || fv->len[0] == 32 || fv->len[0] < 32);
+	else
+		noise_dead = (fv->len[0] != 64 && fv->len[0] != 32) ||
+			     fv->len[1] > (fv->len[0] == 64 ? 234u : 170u);
+	return noise_dead ? MT_EXCLUDED : MT_UNDECIDED;
+}
+
 const mt_detector mt_detect_sv2 = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "stratum-v2",
@@ -325,4 +383,5 @@ const mt_detector mt_detect_sv2 = {
 	.fini = NULL,
 	.on_packet = sv2_on_packet,
 	.flow_free = NULL,
+	.prefilter = sv2_prefilter,
 };

@@ -46,6 +46,7 @@ typedef struct tls_state {
 	uint8_t srv_tls13;
 	uint8_t decided;       /* a verdict was given */
 	uint8_t webhost;       /* SNI on the browser-miner list */
+	uint8_t addr_checked;  /* C_OTHER: the server address is named as a pool's (address_named) */
 	uint32_t rec_off;      /* next upstream record to count (after the handshake) */
 	uint32_t app_records;  /* upstream application-data records of miner size */
 	uint32_t pkts;         /* payload packets seen */
@@ -183,6 +184,27 @@ static int http_ws(tls_state *st, const mt_flow_view *fv, mt_evidence *ev)
 	return verdict(st, ev, "webminer", 0.9, host, coin, txt);
 }
 
+/*
+ * A client's first bytes that do not open a TLS record (d[0] != 22): an HTTP
+ * request (C_HTTP), not yet known (C_WAIT), or something else (C_OTHER).
+ */
+static int client_plain(const mt_flow_view *fv)
+{
+	/* HTTP is the HTTP detector's; only a GET can be a WebSocket Upgrade. */
+	static const char *const methods[] = {"GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "DELETE ",
+					      "PATCH ", "CONNECT "};
+	const uint8_t *d = fv->data[0];
+
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		size_t ml = strlen(methods[i]);
+		if (fv->len[0] >= ml && memcmp(d, methods[i], ml) == 0)
+			return C_HTTP;
+		if (fv->len[0] < ml && memcmp(d, methods[i], fv->len[0]) == 0 && !fv->fin[0])
+			return C_WAIT; /* a method may still be arriving */
+	}
+	return C_OTHER;
+}
+
 /* Client's first bytes: TLS ClientHello, an HTTP request, or something else. */
 static void classify_client(tls_state *st, const mt_flow_view *fv)
 {
@@ -212,21 +234,7 @@ static void classify_client(tls_state *st, const mt_flow_view *fv)
 		st->c = C_TLS;
 		return;
 	}
-	{
-		/* HTTP is the HTTP detector's; only a GET can be a WebSocket Upgrade. */
-		static const char *const methods[] = {"GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "DELETE ",
-						      "PATCH ", "CONNECT "};
-		for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-			size_t ml = strlen(methods[i]);
-			if (fv->len[0] >= ml && memcmp(d, methods[i], ml) == 0) {
-				st->c = C_HTTP;
-				return;
-			}
-			if (fv->len[0] < ml && memcmp(d, methods[i], fv->len[0]) == 0 && !fv->fin[0])
-				return; /* a method may still be arriving */
-		}
-	}
-	st->c = C_OTHER;
+	st->c = (uint8_t)client_plain(fv);
 }
 
 /* Server's first bytes after a ClientHello: a JSON-RPC reply (plain stratum) or a TLS handshake. */
@@ -336,6 +344,16 @@ static int tls_verdicts(tls_state *st, const mt_flow_view *fv, const mt_pkt_view
 	return MT_UNDECIDED; /* maybe the address names a pool (below) */
 }
 
+/* Is the server named as a pool's by the DNS answer or by the address list? (Fixed for the flow.) */
+static int address_named(const mt_flow_view *fv)
+{
+	const char *coin = NULL;
+
+	if (fv->dns_name && mt_sigs_pool_domain(fv->sigs, fv->dns_name, strlen(fv->dns_name), &coin))
+		return 1;
+	return mt_sigs_pool_ip(fv->sigs, fv->ipver, fv->srv_addr, &coin) != 0;
+}
+
 /* No protocol recognised: is the server a pool's by the DNS answer that named it, or by the address list? */
 static int address_verdict(tls_state *st, const mt_flow_view *fv, const mt_pkt_view *pv, mt_evidence *ev)
 {
@@ -390,9 +408,44 @@ static int tls_on_packet(void *global, void *state, const mt_flow_view *fv,
 			return MT_UNDECIDED;
 		break;
 	default:
+		/* Only the address could name this flow: without it, let it go now, not after TLS_FALLBACK_PKTS. */
+		if (!st->addr_checked) {
+			if (!address_named(fv))
+				return MT_EXCLUDED;
+			st->addr_checked = 1;
+		}
 		break;
 	}
 	return address_verdict(st, fv, pv, ev);
+}
+
+/*
+ * API 3: on_packet's first rules before any state is made: not TCP, no
+ * signature set, an HTTP request other than GET (http-mining's), or a client
+ * that speaks neither TLS nor HTTP (or a stream that began mid-connection)
+ * to a server that no DNS answer or address list names as a pool's.
+ */
+static int tls_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_view *pv)
+{
+	const uint8_t *d = fv->data[0];
+	int c;
+
+	(void)global, (void)pv;
+	if (fv->l4proto != 6 || !fv->sigs)
+		return MT_EXCLUDED;
+	if (!d || fv->len[0] == 0)
+		return MT_UNDECIDED;
+	if (fv->midstream[0])
+		c = C_OTHER;
+	else if (d[0] == 22)
+		return MT_UNDECIDED;
+	else
+		c = client_plain(fv);
+	if (c == C_HTTP)
+		return fv->len[0] >= 4 && memcmp(d, "GET ", 4) == 0 ? MT_UNDECIDED : MT_EXCLUDED;
+	if (c == C_OTHER && !address_named(fv))
+		return MT_EXCLUDED;
+	return MT_UNDECIDED;
 }
 
 const mt_detector mt_detect_tls = {
@@ -406,4 +459,5 @@ const mt_detector mt_detect_tls = {
 	.fini = NULL,
 	.on_packet = tls_on_packet,
 	.flow_free = NULL,
+	.prefilter = tls_prefilter,
 };

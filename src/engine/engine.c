@@ -76,6 +76,7 @@ struct mt_engine {
 	int nsinks;
 	mt_engine_stats st;
 	mt_decode_stats dst;
+	mt_defrag *defrag;   /* made at the first fragment */
 	mt_stream_stats sst;
 	mt_evidence scratch;
 	mt_ndpi_info ni;        /* nDPI's answer for the flow it just finished */
@@ -150,6 +151,8 @@ void mt_engine_cfg_default(mt_engine_cfg *cfg)
 	cfg->ndpi_max_packets = MT_NDPI_MAX_PACKETS;
 	cfg->update_interval = MT_ENGINE_DEFAULT_UPDATE_INTERVAL;
 	cfg->dns_cache_entries = MT_DNSCACHE_DEFAULT_ENTRIES;
+	cfg->defrag = 1;
+	mt_defrag_cfg_default(&cfg->defrag_cfg);
 }
 
 static void mem_add(mt_engine *e, fstate *fs, int64_t delta)
@@ -305,20 +308,20 @@ static void ndpi_packet(mt_engine *e, fstate *fs, const mt_pkt *p, int dir)
 }
 
 /*
- * nDPI's labels are read by the detectors still asked (flow view: behaviour's
- * exclusion of other protocols) and by records (app_proto). Once one of our
- * detectors has identified the flow, the record names its protocol
- * (mining.protocol) and nDPI would only add app_proto at about 22,000
- * instructions a packet: its state goes at once, and app_proto is only
- * there when nDPI had classified the flow before. Once every detector has
- * let an unidentified flow go, nobody reads them either: nDPI's state goes
- * without its final guess. (DNS answers come from the engine's own DNS
- * cache, not from nDPI.) A new reader of nDPI's labels must keep it here.
+ * nDPI's labels are read by the detectors still asked that declare it
+ * (MT_WANT_LABELS: behaviour's exclusion of other protocols) and by records
+ * (app_proto). Once one of our detectors has identified the flow, the record
+ * names its protocol (mining.protocol) and nDPI would only add app_proto at
+ * about 22,000 instructions a packet: its state goes at once, and app_proto
+ * is only there when nDPI had classified the flow before. While no detector
+ * that reads the labels is asked (UDP flows; TCP flows behaviour let go),
+ * nobody needs them either: nDPI never starts, or its state goes without its
+ * final guess, and app_proto is omitted. (DNS answers come from the engine's
+ * own DNS cache, not from nDPI.)
  */
-static int ndpi_useless(const mt_flow *f, const fstate *fs)
+static int ndpi_useless(const mt_engine *e, const fstate *fs)
 {
-	(void)f;
-	return fs->owner >= 0 || !fs->active;
+	return fs->owner >= 0 || !(fs->active & e->reg->labels_mask);
 }
 
 /*
@@ -458,6 +461,38 @@ static void flow_view(const mt_engine *e, const mt_flow *f, const fstate *fs, mt
 
 static void detectors_done(mt_engine *e, fstate *fs);
 static void node_learn(mt_engine *e, const mt_flow *f, const mt_evidence *ev);
+
+/*
+ * Whether nDPI should start on the flow now: some detector still asked reads
+ * its labels (ndpi_useless) and, asked with its state (wants_labels), says
+ * this flow's labels would tell it something. A detector not called yet has
+ * no state and cannot tell: it wants them.
+ */
+static int ndpi_wanted(mt_engine *e, const mt_flow *f, fstate *fs)
+{
+	const mt_detect_reg *r = e->reg;
+	uint32_t m = fs->active & r->labels_mask;
+	mt_flow_view fv;
+	int built = 0;
+
+	if (fs->owner >= 0)
+		return 0;
+	while (m) {
+		int i = __builtin_ctz(m);
+		const mt_detector *d = r->det[i];
+
+		m &= m - 1;
+		if (!d->wants_labels || !fs->ds || !fs->ds[i])
+			return 1;
+		if (!built) {
+			flow_view(e, f, fs, &fv);
+			built = 1;
+		}
+		if (d->wants_labels(r->global[i], fs->ds[i], &fv))
+			return 1;
+	}
+	return 0;
+}
 
 static void streams_free(mt_engine *e, fstate *fs)
 {
@@ -851,7 +886,7 @@ static void flow_finish(mt_engine *e, mt_flow *f, fstate *fs)
 		return;
 	}
 	if (fs->ndpi_wait) {
-		if (ndpi_useless(f, fs)) {
+		if (!ndpi_wanted(e, f, fs)) {
 			fs->ndpi_wait = 0;
 			ndpi_hold_free(e, fs);
 		} else {
@@ -988,7 +1023,7 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	 */
 	if (fs->ndpi_wait) {
 		stage_mark(e, e->stage >= 0 ? MT_STAGE_NDPI : -1);
-		if (ndpi_useless(f, fs)) {
+		if (ndpi_useless(e, fs)) {
 			fs->ndpi_wait = 0;
 			ndpi_hold_free(e, fs);
 			e->st.ndpi_dropped++;
@@ -997,11 +1032,18 @@ static void flow_packet(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 		/* nDPI reads no bare TCP segment of a flow before it has named it. */
 		if ((p->l4proto == 6 && p->payload_len == 0) || ndpi_hold_add(e, fs, p, dir) == 0)
 			return;
+		if (!ndpi_wanted(e, f, fs)) {
+			/* The detectors that read labels know enough of this flow without them. */
+			fs->ndpi_wait = 0;
+			ndpi_hold_free(e, fs);
+			e->st.ndpi_dropped++;
+			return;
+		}
 		ndpi_start(e, fs);
 	}
 	if (fs->nf) {
 		stage_mark(e, e->stage >= 0 ? MT_STAGE_NDPI : -1);
-		if (ndpi_useless(f, fs))
+		if (ndpi_useless(e, fs))
 			ndpi_drop(e, fs);
 		else
 			ndpi_packet(e, fs, p, dir);
@@ -1055,13 +1097,32 @@ static void flow_detect(mt_engine *e, mt_flow *f, fstate *fs, const mt_pkt *p, i
 	run_detectors(e, f, fs, mask, &pv);
 }
 
+/* A fragment: held, or the last one of its datagram, which is then decoded into *p (returns 1). */
+static int defrag_packet(mt_engine *e, const mt_frag *fr, mt_pkt *p)
+{
+	mt_defrag_dgram dg;
+
+	if (unlikely(!e->defrag)) {
+		e->defrag = mt_defrag_new(&e->cfg.defrag_cfg, NULL);
+		if (!e->defrag) {
+			mt_warn("cannot allocate the fragment reassembly table: fragments are skipped");
+			e->cfg.defrag = 0;
+			return 0;
+		}
+	}
+	if (mt_defrag_add(e->defrag, fr, e->now_us, &dg) != 1)
+		return 0;
+	return mt_decode_datagram(dg.ip, dg.len, dg.nvlan, dg.vlan, e->now_us, p, &e->dst) == MT_DECODE_L4;
+}
+
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len)
 {
 	mt_pkt p;
+	mt_frag fr;
 	mt_flow *f;
 	fstate *fs;
-	int dir, created;
+	int dir, created, rc;
 
 	e->st.packets++;
 	e->st.bytes += wire_len;
@@ -1075,7 +1136,9 @@ void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 		e->st.stage_samples++;
 		stage_mark(e, MT_STAGE_DECODE);
 	}
-	if (mt_decode_frame(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst) != MT_DECODE_L4)
+	rc = mt_decode_frame_frag(linktype, data, cap_len, wire_len, e->now_us, &p, &e->dst,
+				  e->cfg.defrag ? &fr : NULL);
+	if (rc != MT_DECODE_L4 && !(rc == MT_DECODE_OTHER && e->cfg.defrag && fr.ipver && defrag_packet(e, &fr, &p)))
 		goto out;
 	if (p.sport == 53 && p.payload_len)
 		dns_feed(e, &p);
@@ -1208,6 +1271,11 @@ const mt_engine_stats *mt_engine_stats_get(const mt_engine *e)
 	return &e->st;
 }
 
+const mt_defrag_stats *mt_engine_defrag_stats(const mt_engine *e)
+{
+	return e->defrag ? mt_defrag_stats_get(e->defrag) : NULL;
+}
+
 const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e)
 {
 	return &e->dst;
@@ -1254,5 +1322,6 @@ void mt_engine_free(mt_engine *e)
 		}
 	}
 	mt_dnscache_free(e->dns);
+	mt_defrag_free(e->defrag);
 	free(e);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "decode/decode.h"
+#include "decode/defrag.h"
 #include "detect/detect.h"
 #include "flow/dnscache.h"
 #include "flow/flow.h"
@@ -39,6 +40,8 @@ typedef struct mt_engine_cfg {
 	uint32_t update_interval; /* seconds of packet time between "update" records */
 	uint32_t dns_cache_entries; /* addresses the DNS answer cache holds (0: no cache) */
 	uint32_t ndpi_max_packets; /* packets of a flow given to nDPI before it gives up */
+	int defrag;               /* reassemble IP fragments (1) or count and skip them (0) */
+	mt_defrag_cfg defrag_cfg;
 } mt_engine_cfg;
 
 void mt_engine_cfg_default(mt_engine_cfg *cfg);
@@ -128,6 +131,8 @@ void mt_engine_share_nodes(mt_engine *e, void *nodes, pthread_mutex_t *mu);
 
 const mt_engine_stats *mt_engine_stats_get(const mt_engine *e);
 const mt_decode_stats *mt_engine_decode_stats(const mt_engine *e);
+/* NULL until the first fragment (or with defrag off). */
+const mt_defrag_stats *mt_engine_defrag_stats(const mt_engine *e);
 const mt_flow_stats *mt_engine_flow_stats(const mt_engine *e);
 const mt_stream_stats *mt_engine_stream_stats(const mt_engine *e);
 const mt_dnscache_stats *mt_engine_dns_stats(const mt_engine *e);

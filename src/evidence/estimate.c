@@ -204,37 +204,45 @@ int mt_estimate_flow(const mt_evidence *ev, uint64_t flow_first_us, uint64_t now
 	return 1;
 }
 
-static void triple(mt_jw *w, const char *key, const double v[3])
+/* Names known when compiling go through MT_JW_KEY (not measured or escaped at every record). */
+#define KDOUBLE(w, k, v) do { MT_JW_KEY(w, k); mt_jw_double(w, v); } while (0)
+
+/* The object of a low, best, high triple; the caller wrote its name. */
+static void triple(mt_jw *w, const double v[3])
 {
-	mt_jw_key(w, key);
 	mt_jw_obj_open(w);
-	mt_jw_kdouble(w, "low", v[0]);
-	mt_jw_kdouble(w, "best", v[1]);
-	mt_jw_kdouble(w, "high", v[2]);
+	KDOUBLE(w, "low", v[0]);
+	KDOUBLE(w, "best", v[1]);
+	KDOUBLE(w, "high", v[2]);
 	mt_jw_obj_close(w);
 }
 
 void mt_estimate_json(mt_jw *w, const mt_estimate *e)
 {
-	mt_jw_key(w, "estimate");
+	MT_JW_KEY(w, "estimate");
 	mt_jw_obj_open(w);
-	mt_jw_kstr(w, "algo", e->algo[0] ? e->algo : "unknown"); /* the store keys rates by it */
-	mt_jw_kstr(w, "basis", e->basis);
-	mt_jw_ku64(w, "shares", e->shares);
+	MT_JW_KEY(w, "algo");
+	mt_jw_str(w, e->algo[0] ? e->algo : "unknown"); /* the store keys rates by it */
+	MT_JW_KEY(w, "basis");
+	mt_jw_str(w, e->basis);
+	MT_JW_KEY(w, "shares");
+	mt_jw_u64(w, e->shares);
 	if (e->elapsed_s > 0)
-		mt_jw_kdouble(w, "elapsed_s", e->elapsed_s);
+		KDOUBLE(w, "elapsed_s", e->elapsed_s);
 	if (e->has_rate) {
-		mt_jw_kdouble(w, "hashrate_hs", e->hashrate_hs);
-		mt_jw_kdouble(w, "hashrate_low_hs", e->hashrate_low_hs);
-		mt_jw_kdouble(w, "hashrate_high_hs", e->hashrate_high_hs);
+		KDOUBLE(w, "hashrate_hs", e->hashrate_hs);
+		KDOUBLE(w, "hashrate_low_hs", e->hashrate_low_hs);
+		KDOUBLE(w, "hashrate_high_hs", e->hashrate_high_hs);
 	}
 	if (e->elapsed_s > 0 && e->shares)
-		mt_jw_kdouble(w, "share_rate_per_min", e->share_rate_per_min);
+		KDOUBLE(w, "share_rate_per_min", e->share_rate_per_min);
 	if (e->reported_hashrate_hs > 0)
-		mt_jw_kdouble(w, "reported_hashrate_hs", e->reported_hashrate_hs);
+		KDOUBLE(w, "reported_hashrate_hs", e->reported_hashrate_hs);
 	if (e->has_power) {
-		triple(w, "power_w", e->power_w);
-		triple(w, "energy_kwh_day", e->energy_kwh_day);
+		MT_JW_KEY(w, "power_w");
+		triple(w, e->power_w);
+		MT_JW_KEY(w, "energy_kwh_day");
+		triple(w, e->energy_kwh_day);
 	}
 	mt_jw_obj_close(w);
 }

@@ -24,7 +24,6 @@ int mt_community_id(uint8_t ipver, uint8_t l4proto, const uint8_t *saddr,
 	uint16_t pa = sport, pb = dport;
 	size_t alen, n = 0;
 	int cmp, has_ports;
-	mt_sha1 c;
 
 	if (ipver == 4)
 		alen = 4;
@@ -65,9 +64,8 @@ int mt_community_id(uint8_t ipver, uint8_t l4proto, const uint8_t *saddr,
 		buf[n++] = (uint8_t)pb;
 	}
 
-	mt_sha1_init(&c);
-	mt_sha1_update(&c, buf, n);
-	mt_sha1_final(&c, digest);
+	if (mt_sha1_short(buf, n, digest) < 0)
+		return -EINVAL;
 	out[0] = '1';
 	out[1] = ':';
 	if (mt_base64(digest, sizeof digest, out + 2, outlen - 2) != CID_LEN - 2)
