@@ -1552,7 +1552,7 @@ static int stratum_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_
 const mt_detector mt_detect_stratum = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "stratum",
-	.description = "Stratum v1 mining JSON-RPC lines (Bitcoin, Zcash ZIP 301, EthereumStratum/1.0.0)",
+	.description = "Stratum v1 mining JSON-RPC lines (Bitcoin, Zcash ZIP 301, EthereumStratum/1.0.0 and 2.0.0, KawPow, Ergo, Kaspa)",
 	.wants = MT_WANT_TCP,
 	.max_packets = MT_STRATUM_MAX_PACKETS,
 	.state_size = sizeof(stratum_state),
