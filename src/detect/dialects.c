@@ -159,6 +159,7 @@ typedef struct dialect_state {
 	uint8_t grammar;   /* any message of a grammar */
 	uint8_t foreign;
 	uint8_t edge_bits; /* Grin's graph size from the latest submit */
+	uint8_t target_new; /* a target push not yet written to the evidence */
 } dialect_state;
 
 struct ctx {
@@ -491,8 +492,10 @@ static void flush(struct ctx *c)
 		}
 		replay(c, &st->login, login_evidence);
 	}
-	if (st->dialect == D_IRONFISH)
+	if (st->dialect == D_IRONFISH && st->target_new) {
+		st->target_new = 0;
 		replay(c, &st->target, target_evidence);
+	}
 	if (st->dialect == D_GRIN)
 		grin_algo(c);
 	if (st->conf > ev->confidence) {
@@ -842,6 +845,7 @@ static int iron_message(struct ctx *c, const struct msg *m, int dir, enum method
 		st->grammar = 1;
 		st->cur_hashes = t > 0 ? 0x1p256 / t : 0; /* a hash at or under the target is a share */
 		st->target = m->at;
+		st->target_new = 1;
 		if (!st->work_us)
 			st->work_us = c->ts_us;
 		raise_conf(c, CONF_PAIR, "ironfish-stratum: mining.set_target push");
