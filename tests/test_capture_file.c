@@ -287,6 +287,147 @@ START_TEST(test_absurd_files)
 }
 END_TEST
 
+/* ---- batches ---- */
+
+#define NB_FRAMES 60
+
+/* Frame i's size: small, full-size, jumbo and over 64 KiB (a batch's copy space) in turn. */
+static uint32_t batch_frame_len(int i)
+{
+	static const uint32_t sizes[] = { 60, 1514, 9000, 70000, 200, 30000, 64, 65536 };
+
+	return sizes[i % 8];
+}
+
+/* A pcap of NB_FRAMES frames whose bytes say which frame they are. */
+static void write_batch_pcap(const char *path)
+{
+	uint8_t h[24], rh[16], *f = malloc(70000);
+	FILE *fp = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fp);
+	put32(h, 0xa1b2c3d4);
+	put16(h + 4, 2);
+	put16(h + 6, 4);
+	put32(h + 8, 0);
+	put32(h + 12, 0);
+	put32(h + 16, 262144);
+	put32(h + 20, 1);
+	ck_assert_uint_eq(fwrite(h, 1, 24, fp), 24);
+	for (int i = 0; i < NB_FRAMES; i++) {
+		uint32_t n = batch_frame_len(i);
+
+		for (uint32_t j = 0; j < n; j++)
+			f[j] = (uint8_t)(i * 31 + j * 7);
+		put32(rh, 1700000000u + (uint32_t)i);
+		put32(rh + 4, (uint32_t)i * 1000u);
+		put32(rh + 8, n);
+		put32(rh + 12, n + (uint32_t)(i % 3)); /* wire length may exceed the captured */
+		ck_assert_uint_eq(fwrite(rh, 1, 16, fp), 16);
+		ck_assert_uint_eq(fwrite(f, 1, n, fp), n);
+	}
+	fclose(fp);
+	free(f);
+}
+
+/* What a reader saw of each frame: time, lengths, a hash of the bytes. */
+typedef struct frames_seen {
+	int n, calls, max_batch;
+	uint64_t ts[NB_FRAMES], fp[NB_FRAMES];
+	uint32_t cap[NB_FRAMES], wire[NB_FRAMES];
+} frames_seen;
+
+static void note(frames_seen *s, uint64_t ts, const uint8_t *d, uint32_t cap, uint32_t wire)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (uint32_t j = 0; j < cap; j++)
+		h = (h ^ d[j]) * 1099511628211ull;
+	ck_assert_int_lt(s->n, NB_FRAMES);
+	s->ts[s->n] = ts;
+	s->fp[s->n] = h;
+	s->cap[s->n] = cap;
+	s->wire[s->n] = wire;
+	s->n++;
+}
+
+static void one_cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data, uint32_t cap_len,
+		   uint32_t wire_len)
+{
+	(void)linktype;
+	note(ctx, ts_us, data, cap_len, wire_len);
+}
+
+static void batch_cb(void *ctx, int linktype, const mt_frame *fr, uint32_t n)
+{
+	frames_seen *s = ctx;
+
+	ck_assert_int_eq(linktype, 1);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_uint_le(n, MT_CAPTURE_BATCH);
+	s->calls++;
+	if ((int)n > s->max_batch)
+		s->max_batch = (int)n;
+	for (uint32_t i = 0; i < n; i++)
+		note(s, fr[i].ts_us, fr[i].data, fr[i].cap_len, fr[i].wire_len);
+}
+
+/* Batches hand over the same frames in the same order as one by one, whatever their sizes. */
+START_TEST(test_batches_same_frames)
+{
+	char path[300], err[256];
+	frames_seen *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+	mt_capture *c;
+	uint64_t budget;
+
+	snprintf(path, sizeof(path), "%s/batch.pcap", tmpdir);
+	write_batch_pcap(path);
+	c = mt_capture_open_file(path, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(mt_capture_run(c, one_cb, a, NULL), MT_CAPTURE_EOF);
+	mt_capture_close(c);
+	c = mt_capture_open_file(path, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(mt_capture_run_batch(c, batch_cb, b, NULL), MT_CAPTURE_EOF);
+	mt_capture_close(c);
+	ck_assert_int_eq(a->n, NB_FRAMES);
+	ck_assert_int_eq(b->n, NB_FRAMES);
+	ck_assert_int_gt(b->max_batch, 1); /* small frames did share batches */
+	ck_assert_int_lt(b->calls, NB_FRAMES);
+	for (int i = 0; i < NB_FRAMES; i++) {
+		ck_assert_uint_eq(a->ts[i], 1700000000000000ull + (uint64_t)i * 1001000u);
+		ck_assert_uint_eq(a->cap[i], batch_frame_len(i));
+		ck_assert_uint_eq(a->wire[i], batch_frame_len(i) + (uint32_t)(i % 3));
+		ck_assert_uint_eq(b->ts[i], a->ts[i]);
+		ck_assert_uint_eq(b->cap[i], a->cap[i]);
+		ck_assert_uint_eq(b->wire[i], a->wire[i]);
+		ck_assert_uint_eq(b->fp[i], a->fp[i]);
+	}
+
+	/* a budget stops both after as many frames, all of them handed over */
+	memset(b, 0, sizeof *b);
+	budget = 37;
+	c = mt_capture_open_file(path, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(mt_capture_run_batch(c, batch_cb, b, &budget), MT_CAPTURE_COUNT);
+	ck_assert_uint_eq(budget, 0);
+	ck_assert_int_eq(b->n, 37);
+	for (int i = 0; i < 37; i++)
+		ck_assert_uint_eq(b->fp[i], a->fp[i]);
+	/* and the next call goes on from there */
+	budget = 100;
+	ck_assert_int_eq(mt_capture_run_batch(c, batch_cb, b, &budget), MT_CAPTURE_EOF);
+	ck_assert_int_eq(b->n, NB_FRAMES);
+	ck_assert_uint_eq(budget, 100 - (NB_FRAMES - 37));
+	ck_assert_uint_eq(b->fp[NB_FRAMES - 1], a->fp[NB_FRAMES - 1]);
+	mt_capture_close(c);
+	unlink(path);
+	free(a);
+	free(b);
+}
+END_TEST
+
 static void teardown(void)
 {
 	rmdir(tmpdir);
@@ -304,6 +445,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_not_a_capture);
 	tcase_add_test(tc, test_pcapng);
 	tcase_add_test(tc, test_absurd_files);
+	tcase_add_test(tc, test_batches_same_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -573,9 +573,10 @@ START_TEST(test_zcash_session)
 	h_init(&h, 1, 0);
 	ck_assert_int_eq(h_feed_str(&h, S2C, zec_session[5].text), MT_DETECTED);
 	ck_assert(h.ev.confidence > 0.89 && h.ev.confidence < 0.91);
-	ck_assert_str_eq(h.ev.coin, "ZEC");
+	ck_assert_str_eq(h.ev.coin, ""); /* KawPow, Ergo, CKB pools send mining.set_target too */
 	ck_assert_int_eq(h_feed_str(&h, S2C, zec_session[6].text), MT_DETECTED);
 	ck_assert(h.ev.confidence > 0.94 && h.ev.confidence < 0.96);
+	ck_assert_str_eq(h.ev.coin, "ZEC");
 	h_free(&h);
 }
 END_TEST
@@ -1149,12 +1150,13 @@ START_TEST(test_coinbase_tags)
 	ck_assert_str_eq(h.ev.coinbase_tag, "/tagPool/");
 	h_free(&h);
 
-	/* a KawPow-style job: stratum, but no shape we can name an algorithm from */
+	/* a KawPow job: its own shape and algorithm, no coin without a Ravencoin address (FiroPoW, MeowPoW send it too) */
 	h_init(&h, 1, 0);
 	h_feed_str(&h, S2C, "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"6a1\",\"" HDR "\",\"" SEED "\",\"00000000ff000000000000000000000000000000000000000000000000000000\",true,2143000,\"1b00f2c1\"]}\n");
 	ck_assert_int_eq(h.ans, MT_DETECTED);
-	ck_assert(h.ev.confidence > 0.79 && h.ev.confidence < 0.81);
-	ck_assert_str_eq(h.ev.algo, "");
+	ck_assert(h.ev.confidence > 0.94 && h.ev.confidence < 0.96);
+	ck_assert_str_eq(h.ev.algo, "kawpow");
+	ck_assert_str_eq(h.ev.coin, "");
 	ck_assert_uint_eq(h.ev.jobs, 1);
 	h_free(&h);
 
@@ -1238,6 +1240,289 @@ START_TEST(test_fuzz_session)
 }
 END_TEST
 
+/* ---- coin dialects: KawPow, EthereumStratum/2.0.0, Ergo, Kaspa ------------- */
+
+#define RVN_ADDR "RAbCdEfGhJkLmNpQrStUvWxYz23456789a"
+#define KAS_ADDR "kaspa:qqkqkzjvr7zwxxmjxjkmxxdwju9kjs6e9pz3ja7hhs4xqn5xnwrh7jx0zrkk2"
+#define ERG_ADDR "9fAbCdEfGhJkLmNpQrStUvWxYz23456789abcdefghijkmnopqr"
+#define KTGT "00000000ff000000000000000000000000000000000000000000000000000000"
+
+/* kawpowminer "stratum" mode (EthStratumClient.cpp): notify [job, header, seed, target, clean, height, nbits] */
+static const struct msgline kawpow_session[] = {
+	{ C2S, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"kawpowminer/1.2.4\"]}\n" },
+	{ S2C, "{\"id\":1,\"result\":[null,\"0a1b\"],\"error\":null}\n" },
+	{ C2S, "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"" RVN_ADDR ".rig\",\"x\"]}\n" },
+	{ S2C, "{\"id\":2,\"result\":true,\"error\":null}\n" },
+	{ S2C, "{\"id\":null,\"method\":\"mining.set_target\",\"params\":[\"" KTGT "\"]}\n" },
+	{ S2C, "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"abcd\",\"" HDR "\",\"" SEED "\",\"" KTGT "\",true,3000000,\"1b00ffff\"]}\n" },
+	{ C2S, "{\"id\":40,\"method\":\"mining.submit\",\"params\":[\"" RVN_ADDR ".rig\",\"abcd\",\"0x0a1b000000001234\",\"0x" HDR "\",\"0x" SEED "\"]}\n" },
+	{ S2C, "{\"id\":40,\"result\":true,\"error\":null}\n" },
+};
+
+/* EIP-1571 */
+static const struct msgline es2_session[] = {
+	{ C2S, "{\"id\":0,\"method\":\"mining.hello\",\"params\":{\"agent\":\"ethminer-0.19.0\",\"host\":\"es2.example.com\",\"port\":\"d19\",\"proto\":\"EthereumStratum/2.0.0\"}}\n" },
+	{ S2C, "{\"id\":0,\"result\":{\"proto\":\"EthereumStratum/2.0.0\",\"encoding\":\"plain\",\"resume\":\"1\",\"timeout\":\"b4\",\"maxerrors\":\"5\",\"node\":\"n/1\"}}\n" },
+	{ C2S, "{\"id\":1,\"method\":\"mining.subscribe\"}\n" },
+	{ S2C, "{\"id\":1,\"result\":\"s-12345\"}\n" },
+	{ C2S, "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"" ETH_ADDR ".rig1\",\"x\"]}\n" },
+	{ S2C, "{\"id\":2,\"result\":\"w-123\"}\n" },
+	{ S2C, "{\"method\":\"mining.set\",\"params\":{\"epoch\":\"dc\",\"target\":\"0112e0be826d694b2e62d01511f12a6061fbaec8bc02357593e70e52ba\",\"algo\":\"ethash\",\"extranonce\":\"af4c\"}}\n" },
+	{ S2C, "{\"method\":\"mining.notify\",\"params\":[\"bf0488aa\",\"6526d5\",\"" HDR "\",\"0\"]}\n" },
+	{ C2S, "{\"id\":40,\"method\":\"mining.submit\",\"params\":[\"bf0488aa\",\"68765fccd712\",\"w-123\"]}\n" },
+	{ S2C, "{\"id\":40}\n" },
+	{ C2S, "{\"id\":41,\"method\":\"mining.submit\",\"params\":[\"bf0488aa\",\"68765fccd7ff\",\"w-123\"]}\n" },
+	{ S2C, "{\"id\":41,\"error\":{\"code\":202,\"message\":\"Stale\"}}\n" },
+	{ C2S, "{\"id\":42,\"method\":\"mining.submit\",\"params\":[\"bf0488aa\",\"68765fccd700\",\"w-123\"]}\n" },
+	{ S2C, "{\"id\":42,\"error\":{\"code\":406,\"message\":\"Bad nonce\"}}\n" },
+	{ C2S, "{\"id\":9,\"method\":\"mining.hashrate\",\"params\":[\"1c9c380\",\"w-123\"]}\n" },
+};
+
+/* Miningcore's Ergo pool (ErgoJob.GetJobParams, ErgoJobManager submit) */
+static const struct msgline ergo_session[] = {
+	{ C2S, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"TeamRedMiner/0.10.10\"]}\n" },
+	{ S2C, "{\"id\":1,\"result\":[null,\"6a0d\",6],\"error\":null}\n" },
+	{ C2S, "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"" ERG_ADDR ".rig\",\"x\"]}\n" },
+	{ S2C, "{\"id\":2,\"result\":true,\"error\":null}\n" },
+	{ S2C, "{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[1]}\n" },
+	{ S2C, "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"1a2b\",1100000,\"" HDR "\",\"\",\"\",2,\"28948022309329048855892746252171976963317496166410141009864396001978282409984\",\"\",true]}\n" },
+	{ C2S, "{\"id\":3,\"method\":\"mining.submit\",\"params\":[\"" ERG_ADDR ".rig\",\"1a2b\",\"00112233\",\"undefined\",\"6a0d00112233\"]}\n" },
+	{ S2C, "{\"id\":3,\"result\":true,\"error\":null}\n" },
+};
+
+/* kaspa-stratum-bridge (gostratum default_client.go, client_handler.go) */
+static const struct msgline kaspa_session[] = {
+	{ C2S, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"lolMiner/1.88\",\"EthereumStratum/1.0.0\"]}\n" },
+	{ S2C, "{\"id\":1,\"result\":[true,\"EthereumStratum/1.0.0\"],\"error\":null}\n" },
+	{ C2S, "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"" KAS_ADDR ".rig1\",\"x\"]}\n" },
+	{ S2C, "{\"id\":2,\"result\":true,\"error\":null}\n" },
+	{ S2C, "{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[4096]}\n" },
+	{ S2C, "{\"jsonrpc\":\"2.0\",\"method\":\"mining.notify\",\"id\":7,\"params\":[\"7\",[1234567890123,987654321,111,222],1700000000000]}\n" },
+	{ S2C, "{\"jsonrpc\":\"2.0\",\"method\":\"mining.notify\",\"id\":8,\"params\":[\"8\",\"" HDR "0000018bcfe56800\"]}\n" },
+	{ C2S, "{\"id\":3,\"method\":\"mining.submit\",\"params\":[\"" KAS_ADDR ".rig1\",\"7\",\"0x3ff2a1b2c3d4e5f6\"]}\n" },
+	{ S2C, "{\"id\":3,\"result\":true,\"error\":null}\n" },
+};
+
+START_TEST(test_kawpow_session)
+{
+	harness h;
+
+	h_init(&h, 0, 1);
+	ck_assert_int_eq(run_session(&h, kawpow_session, 5), MT_DETECTED);
+	ck_assert_str_eq(h.ev.coin, ""); /* a 256-bit set_target alone is not Zcash's */
+	ck_assert_str_eq(h.ev.algo, "");
+	ck_assert_int_eq(run_session(&h, kawpow_session + 5, NMSG(kawpow_session) - 5), MT_DETECTED);
+	ck_assert_str_eq(h.ev.protocol, "stratum");
+	ck_assert_str_eq(h.ev.coin, "RVN");
+	ck_assert_str_eq(h.ev.algo, "kawpow");
+	ck_assert(h.ev.confidence > 0.97 && h.ev.confidence < 0.99);
+	ck_assert_str_eq(h.ev.wallet, RVN_ADDR);
+	ck_assert_str_eq(h.ev.worker, "rig");
+	ck_assert_str_eq(h.ev.target, KTGT);
+	ck_assert_uint_eq(h.ev.jobs, 1);
+	ck_assert_uint_eq(h.ev.shares, 1);
+	ck_assert_uint_eq(h.ev.shares_accepted, 1);
+	/* the share counts 2^256 / (0xff << 216) = 2^40 / 255 hashes */
+	ck_assert_uint_eq(h.ev.shares_diff, 1);
+	ck_assert_uint_eq(h.ev.diff_is_hashes, 1);
+	ck_assert(h.ev.share_diff_sum > 0x1p40 / 255 * (1 - 1e-9) && h.ev.share_diff_sum < 0x1p40 / 255 * (1 + 1e-9));
+	h_free(&h);
+
+	/* a FiroPoW / MeowPoW pool: the same job, another address: no coin */
+	h_init(&h, 0, 1);
+	h_feed_str(&h, C2S, "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"aEF8ARzbxTfg8Ar3Tn5JbDqWVBzNdW4p6v.rig\",\"x\"]}\n");
+	h_feed_str(&h, S2C, kawpow_session[5].text);
+	ck_assert_str_eq(h.ev.algo, "kawpow");
+	ck_assert_str_eq(h.ev.coin, "");
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(test_es2_session)
+{
+	harness h;
+
+	h_init(&h, 0, 1);
+	ck_assert_int_eq(h_feed_str(&h, C2S, es2_session[0].text), MT_UNDECIDED);
+	ck_assert_str_eq(h.ev.protocol, "ethereum-stratum");
+	ck_assert_str_eq(h.ev.agent, "ethminer-0.19.0");
+	ck_assert_str_eq(h.ev.pool_host, "es2.example.com");
+	ck_assert_int_eq(h_feed_str(&h, S2C, es2_session[1].text), MT_DETECTED);
+	ck_assert(h.ev.confidence > 0.89 && h.ev.confidence < 0.91);
+	ck_assert_str_eq(h.ev.evidence, "stratum: mining.hello request answered (id 0) (EthereumStratum/2.0.0)");
+	ck_assert_int_eq(run_session(&h, es2_session + 2, NMSG(es2_session) - 2), MT_DETECTED);
+	ck_assert_str_eq(h.ev.protocol, "ethereum-stratum");
+	ck_assert_str_eq(h.ev.algo, "ethash");
+	ck_assert_str_eq(h.ev.coin, "");
+	ck_assert(h.ev.confidence > 0.97 && h.ev.confidence < 0.99);
+	ck_assert_str_eq(h.ev.wallet, ETH_ADDR);
+	ck_assert_str_eq(h.ev.worker, "rig1"); /* from authorize; the submit's first param is the job */
+	ck_assert_str_eq(h.ev.target, "0112e0be826d694b2e62d01511f12a6061fbaec8bc02357593e70e52ba");
+	ck_assert_uint_eq(h.ev.jobs, 1);
+	ck_assert_uint_eq(h.ev.shares, 3);
+	ck_assert_uint_eq(h.ev.shares_accepted, 2); /* {"id":40}, and the stale 202 */
+	ck_assert_uint_eq(h.ev.shares_rejected, 1);
+	ck_assert(h.ev.reported_hashrate_hs == 30000000.0); /* 0x1c9c380 */
+	ck_assert_uint_eq(h.ev.shares_diff, 3);
+	ck_assert_uint_eq(h.ev.diff_is_hashes, 1);
+	h_free(&h);
+
+	/* from mid-session: mining.set switches the grammar on; an algorithm it names is taken */
+	h_init(&h, 1, 0);
+	ck_assert_int_eq(h_feed_str(&h, S2C, "{\"method\":\"mining.set\",\"params\":{\"algo\":\"etchash\",\"target\":\"00000001\"}}\n"),
+			 MT_DETECTED);
+	ck_assert_str_eq(h.ev.algo, "etchash");
+	ck_assert_int_eq(h_feed_str(&h, S2C, es2_session[7].text), MT_DETECTED);
+	ck_assert_uint_eq(h.ev.jobs, 1);
+	ck_assert_str_eq(h.ev.protocol, "ethereum-stratum");
+	h_free(&h);
+
+	/* without the EIP-1571 grammar a [job, nonce, token] submit is no share of anyone's worker */
+	h_init(&h, 0, 1);
+	h_feed_str(&h, C2S, es2_session[8].text);
+	h_end(&h);
+	ck_assert_int_ne(h.ans, MT_DETECTED);
+	ck_assert_str_eq(h.ev.worker, "");
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(test_ergo_kaspa_sessions)
+{
+	harness h;
+
+	h_init(&h, 0, 1);
+	ck_assert_int_eq(run_session(&h, ergo_session, NMSG(ergo_session)), MT_DETECTED);
+	ck_assert_str_eq(h.ev.coin, "ERG");
+	ck_assert_str_eq(h.ev.algo, "autolykos2");
+	ck_assert(h.ev.confidence > 0.97 && h.ev.confidence < 0.99);
+	ck_assert_str_eq(h.ev.wallet, ERG_ADDR);
+	ck_assert_str_eq(h.ev.worker, "rig");
+	ck_assert_uint_eq(h.ev.jobs, 1);
+	ck_assert_uint_eq(h.ev.shares, 1); /* the unused ntime ("undefined") does not hide the share */
+	ck_assert_uint_eq(h.ev.shares_accepted, 1);
+	h_free(&h);
+
+	h_init(&h, 0, 1);
+	ck_assert_int_eq(run_session(&h, kaspa_session, 2), MT_DETECTED);
+	ck_assert(h.ev.confidence > 0.89 && h.ev.confidence < 0.91); /* the bridge's [true, proto] answer */
+	ck_assert_str_eq(h.ev.protocol, "ethereum-stratum");
+	ck_assert_int_eq(run_session(&h, kaspa_session + 2, NMSG(kaspa_session) - 2), MT_DETECTED);
+	ck_assert_str_eq(h.ev.coin, "KAS");
+	ck_assert_str_eq(h.ev.algo, "kheavyhash");
+	ck_assert_str_eq(h.ev.wallet, KAS_ADDR);
+	ck_assert_str_eq(h.ev.worker, "rig1");
+	ck_assert_uint_eq(h.ev.jobs, 2); /* both job forms */
+	ck_assert_uint_eq(h.ev.shares, 1);
+	ck_assert(h.ev.difficulty == 4096);
+	h_free(&h);
+
+	/* the Kaspa job shape without a kaspa: address names nothing (Karlsen, Pyrin send it too) */
+	h_init(&h, 0, 1);
+	ck_assert_int_eq(h_feed_str(&h, S2C, kaspa_session[5].text), MT_DETECTED);
+	ck_assert(h.ev.confidence > 0.94 && h.ev.confidence < 0.96);
+	ck_assert_str_eq(h.ev.coin, "");
+	ck_assert_str_eq(h.ev.algo, "");
+	h_free(&h);
+}
+END_TEST
+
+/* Every truncation of every new message kind: a session cut inside it says what the session before it said. */
+static void dialect_truncations(const struct msgline *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(s[i].text);
+		harness base;
+
+		h_init(&base, 0, 1);
+		run_session(&base, s, i);
+		h_end(&base);
+		for (size_t k = 0; k < len; k++) {
+			harness h;
+
+			h_init(&h, 0, 1);
+			run_session(&h, s, i);
+			h_feed(&h, s[i].dir, s[i].text, k);
+			h_end(&h);
+			ck_assert_int_eq(h.ans, base.ans);
+			ck_assert(h.ev.confidence == base.ev.confidence);
+			ck_assert_str_eq(h.ev.protocol, base.ev.protocol);
+			ck_assert_str_eq(h.ev.coin, base.ev.coin);
+			ck_assert_str_eq(h.ev.algo, base.ev.algo);
+			ck_assert_str_eq(h.ev.target, base.ev.target);
+			ck_assert_uint_eq(h.ev.shares, base.ev.shares);
+			ck_assert_uint_eq(h.ev.shares_accepted, base.ev.shares_accepted);
+			ck_assert_uint_eq(h.ev.shares_rejected, base.ev.shares_rejected);
+			ck_assert_uint_eq(h.ev.jobs, base.ev.jobs);
+			h_free(&h);
+		}
+		h_free(&base);
+	}
+}
+
+START_TEST(test_dialect_truncations)
+{
+	dialect_truncations(kawpow_session, NMSG(kawpow_session));
+	dialect_truncations(es2_session, NMSG(es2_session));
+	dialect_truncations(ergo_session, NMSG(ergo_session));
+	dialect_truncations(kaspa_session, NMSG(kaspa_session));
+}
+END_TEST
+
+START_TEST(test_dialect_lookalikes)
+{
+	static const char *const pushes[] = {
+		/* KawPow with a string height, a 7th field that is not nbits, a missing clean flag */
+		"{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"abcd\",\"" HDR "\",\"" SEED "\",\"" KTGT "\",true,\"3000000\",\"1b00ffff\"]}\n",
+		"{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"abcd\",\"" HDR "\",\"" SEED "\",\"" KTGT "\",true,3000000,\"nbits\"]}\n",
+		"{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"abcd\",\"" HDR "\",\"" SEED "\",\"" KTGT "\",3000000,\"1b00ffff\",true]}\n",
+		/* Ergo with filled reserved fields, a string height */
+		"{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"1a2b\",1100000,\"" HDR "\",\"x\",\"\",2,\"1\",\"\",true]}\n",
+		"{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"1a2b\",\"1100000\",\"" HDR "\",\"\",\"\",2,\"1\",\"\",true]}\n",
+		/* Kaspa with 3 words, a negative word, a 79-digit big job */
+		"{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"7\",[1,2,3],1700000000000]}\n",
+		"{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"7\",[1,-2,3,4],1700000000000]}\n",
+		"{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"8\",\"" HDR "0000018bcfe5680\"]}\n",
+		/* EIP-1571 notify with a 17-digit height, a clean flag "2"; mining.set with a non-hex target or no known member */
+		"{\"method\":\"mining.notify\",\"params\":[\"bf0488aa\",\"6526d5000000000001\",\"" HDR "\",\"0\"]}\n",
+		"{\"method\":\"mining.notify\",\"params\":[\"bf0488aa\",\"6526d5\",\"" HDR "\",\"2\"]}\n",
+		"{\"method\":\"mining.set\",\"params\":{\"target\":\"xyz\"}}\n",
+		"{\"method\":\"mining.set\",\"params\":{\"colour\":\"blue\"}}\n",
+		"{\"method\":\"mining.set\",\"params\":[\"dc\"]}\n",
+	};
+	static const char *const requests[] = {
+		/* mining.hello without the protocol name, with params as an array */
+		"{\"id\":0,\"method\":\"mining.hello\",\"params\":{\"agent\":\"x\",\"host\":\"h\",\"port\":\"d19\"}}\n",
+		"{\"id\":0,\"method\":\"mining.hello\",\"params\":[\"x\",\"EthereumStratum/2.0.0\"]}\n",
+		/* an Ergo-style submit whose extranonce2 is empty */
+		"{\"id\":3,\"method\":\"mining.submit\",\"params\":[\"w.rig\",\"1a2b\",\"\",\"undefined\",\"6a0d00112233\"]}\n",
+	};
+
+	for (size_t i = 0; i < NMSG(pushes); i++) {
+		harness h;
+
+		h_init(&h, 0, 1);
+		h_feed_str(&h, S2C, pushes[i]);
+		h_end(&h);
+		/* flat params with two hashes and a flag stay the generic job (0.8), naming nothing */
+		ck_assert(h.ans != MT_DETECTED || h.ev.confidence < 0.81);
+		ck_assert_str_eq(h.ev.algo, "");
+		ck_assert_str_eq(h.ev.coin, "");
+		ck_assert_str_ne(h.ev.protocol, "ethereum-stratum");
+		h_free(&h);
+	}
+	for (size_t i = 0; i < NMSG(requests); i++) {
+		harness h;
+
+		h_init(&h, 0, 1);
+		h_feed_str(&h, C2S, requests[i]);
+		h_end(&h);
+		ck_assert_int_ne(h.ans, MT_DETECTED);
+		h_free(&h);
+	}
+}
+END_TEST
+
 static Suite *stratum_suite(void)
 {
 	Suite *s = suite_create("detect_stratum");
@@ -1270,6 +1555,11 @@ static Suite *stratum_suite(void)
 	tcase_add_test(tc, test_coinbase_tags);
 	tcase_add_test(tc, test_udp_and_null_args);
 	tcase_add_test(tc, test_fuzz_session);
+	tcase_add_test(tc, test_kawpow_session);
+	tcase_add_test(tc, test_es2_session);
+	tcase_add_test(tc, test_ergo_kaspa_sessions);
+	tcase_add_test(tc, test_dialect_truncations);
+	tcase_add_test(tc, test_dialect_lookalikes);
 	suite_add_tcase(s, tc);
 	return s;
 }

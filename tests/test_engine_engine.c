@@ -1,6 +1,8 @@
 /* test_engine_engine.c - the whole pipeline on hand-made frames: hits, updates, no false hits, caps. */
+#include <dirent.h>
 #include <stdint.h>
 
+#include "capture/capture.h"
 #include "engine/engine.h"
 #include "mt_test.h"
 
@@ -589,6 +591,150 @@ START_TEST(test_dns_cache_off)
 }
 END_TEST
 
+/* ---- batches ---- */
+
+/* A sink that keeps every record, one a line. */
+typedef struct text_sink {
+	mt_sink base;
+	char *buf;
+	size_t len, cap;
+} text_sink;
+
+static int ts_write(mt_sink *s, const char *json, size_t len)
+{
+	text_sink *t = (text_sink *)s;
+
+	if (t->len + len + 2 > t->cap) {
+		size_t nc = (t->len + len + 2) * 2;
+		char *nb = realloc(t->buf, nc);
+
+		ck_assert_ptr_nonnull(nb);
+		t->buf = nb;
+		t->cap = nc;
+	}
+	memcpy(t->buf + t->len, json, len);
+	t->len += len;
+	t->buf[t->len++] = '\n';
+	t->buf[t->len] = '\0';
+	s->written++;
+	return 0;
+}
+
+static int ts_nop(mt_sink *s)
+{
+	(void)s;
+	return 0;
+}
+
+/* The frames of a capture, copied. */
+typedef struct frame_list {
+	mt_frame *fr;
+	uint32_t n, cap;
+	int linktype;
+} frame_list;
+
+static void collect(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data, uint32_t cap_len,
+		    uint32_t wire_len)
+{
+	frame_list *l = ctx;
+	uint8_t *copy = malloc(cap_len ? cap_len : 1);
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, data, cap_len);
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->fr = realloc(l->fr, l->cap * sizeof(*l->fr));
+		ck_assert_ptr_nonnull(l->fr);
+	}
+	l->fr[l->n].data = copy;
+	l->fr[l->n].ts_us = ts_us;
+	l->fr[l->n].cap_len = cap_len;
+	l->fr[l->n].wire_len = wire_len;
+	l->n++;
+	l->linktype = linktype;
+}
+
+/* The records of l through a new engine: frame by frame (chunk 0) or mt_engine_frames by chunk. */
+static char *records_of(const frame_list *l, uint32_t chunk)
+{
+	mt_engine_cfg cfg;
+	mt_engine *e;
+	text_sink t;
+
+	memset(&t, 0, sizeof(t));
+	t.base.name = "text";
+	t.base.write = ts_write;
+	t.base.flush = ts_nop;
+	t.base.close = ts_nop;
+	mt_engine_cfg_default(&cfg);
+	cfg.flow.max_flows = 1000;
+	cfg.stage_clock = 1; /* the sampled path too */
+	e = mt_engine_new(&cfg, &reg);
+	ck_assert_ptr_nonnull(e);
+	mt_engine_add_sink(e, &t.base);
+	for (uint32_t i = 0; i < l->n; i += chunk ? chunk : 1) {
+		if (!chunk)
+			mt_engine_frame(e, l->linktype, l->fr[i].ts_us, l->fr[i].data, l->fr[i].cap_len,
+					l->fr[i].wire_len);
+		else
+			mt_engine_frames(e, l->linktype, l->fr + i, l->n - i < chunk ? l->n - i : chunk);
+	}
+	mt_engine_flush(e);
+	ck_assert_uint_eq(mt_engine_stats_get(e)->packets, l->n);
+	mt_engine_free(e);
+	return t.buf ? t.buf : strdup("");
+}
+
+/*
+ * mt_engine_frames reads ahead (decode, hash, prefetch) but must write what
+ * mt_engine_frame writes, in the same order: every golden capture, in
+ * batches of 1, 16 and 37 (cut into 16s), against frame by frame.
+ */
+START_TEST(test_frames_batch_same_records)
+{
+	static const uint32_t chunks[] = { 1, 16, 37 };
+	char dir[512], path[1024], err[256];
+	size_t total = 0;
+	int files = 0;
+	struct dirent *de;
+	DIR *d = opendir(mt_test_src("pcaps", dir, sizeof(dir)));
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		size_t nl = strlen(de->d_name);
+		frame_list l = {0};
+		mt_capture *c;
+		char *want;
+
+		if (nl < 6 || strcmp(de->d_name + nl - 5, ".pcap") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		c = mt_capture_open_file(path, NULL, err, sizeof(err));
+		if (!c)
+			continue; /* the captures that test bad files */
+		mt_capture_run(c, collect, &l, NULL);
+		mt_capture_close(c);
+		want = records_of(&l, 0);
+		total += strlen(want);
+		for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+			char *got = records_of(&l, chunks[k]);
+
+			ck_assert_msg(strcmp(got, want) == 0, "%s in batches of %u: records differ",
+				      de->d_name, chunks[k]);
+			free(got);
+		}
+		free(want);
+		for (uint32_t i = 0; i < l.n; i++)
+			free((void *)l.fr[i].data);
+		free(l.fr);
+		files++;
+	}
+	closedir(d);
+	ck_assert_int_gt(files, 20);
+	ck_assert_uint_gt(total, 10000); /* they do write records */
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine_engine");
@@ -606,6 +752,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_dns_pool_host);
 	tcase_add_test(tc, test_dns_ttl_expired);
 	tcase_add_test(tc, test_dns_cache_off);
+	tcase_add_test(tc, test_frames_batch_same_records);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -55,6 +55,8 @@ START_TEST(tables_are_ordered_and_named)
 	ck_assert_int_ge(n, 8);
 	ck_assert(mt_estimate_find_algo("sha256d")->hashes_per_diff1 == 0x1p32);
 	ck_assert(mt_estimate_find_algo("scrypt")->hashes_per_diff1 == 0x1p16);
+	/* KawPow pools (Miningcore RavencoinConstants) count difficulty 1 as target 0xff << 216: 2^40/255 hashes */
+	ck_assert(fabs(mt_estimate_find_algo("kawpow")->hashes_per_diff1 - 0x1p40 / 255) < 1e-3);
 	/* an S19 at 34 J/TH */
 	ck_assert(near(mt_estimate_find_eff("sha256d")->j_per_h[1], 34e-12, 1e-9));
 	ck_assert_ptr_null(mt_estimate_find_algo("no-such-algo"));

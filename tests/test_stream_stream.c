@@ -1293,6 +1293,66 @@ START_TEST(test_fuzz)
 }
 END_TEST
 
+/* ---- buffer pool ---- */
+
+/* A released first buffer serves the next direction; the results and the accounting are those without a pool. */
+START_TEST(test_pool)
+{
+	mt_stream_cfg c;
+	mt_stream_stats st = {0};
+	mt_stream_pool pool = {0};
+	mt_stream_dir a = {0}, b = {0}, x = {0}, y = {0};
+	uint8_t msg[1000];
+	int64_t mem_pool = 0;
+	void *first;
+
+	mt_stream_cfg_default(&c);
+	fill_text(msg, sizeof msg);
+	pool.max = 1;
+	ck_assert_int_eq(mt_stream_segment_pooled(&a, &c, &st, &pool, 1, 0, msg, 100, &mem_pool), 100);
+	ck_assert_uint_eq(a.alloc, MT_STREAM_INITIAL_ALLOC);
+	ck_assert_uint_eq(pool.n, 0); /* empty pool: from malloc */
+	first = a.buf;
+	mt_stream_dir_release(&a, &pool, &mem_pool);
+	ck_assert_int_eq(mem_pool, 0);
+	ck_assert_ptr_null(a.buf);
+	ck_assert_uint_eq(pool.n, 1);
+	ck_assert_ptr_eq(pool.head, first);
+
+	/* the next direction takes it */
+	ck_assert_int_eq(mt_stream_segment_pooled(&b, &c, &st, &pool, 1, 0, msg, 50, &mem_pool), 50);
+	ck_assert_ptr_eq(b.buf, first);
+	ck_assert_uint_eq(pool.n, 0);
+	ck_assert_ptr_null(pool.head);
+	ck_assert_mem_eq(b.buf, msg, 50);
+	/* growing past it: the data moves, the first buffer goes back to the pool */
+	ck_assert_int_eq(mt_stream_segment_pooled(&b, &c, &st, &pool, 51, 0, msg + 50, 950, &mem_pool), 950);
+	ck_assert_uint_eq(b.len, 1000);
+	ck_assert_mem_eq(b.buf, msg, 1000);
+	ck_assert_uint_eq(pool.n, 1);
+	ck_assert_ptr_eq(pool.head, first);
+
+	/* the same segments without a pool: same buffer size, same accounting */
+	ck_assert_int_eq(seg(&x, &c, &st, 1, 0, msg, 50), 50);
+	ck_assert_int_eq(seg(&x, &c, &st, 51, 0, msg + 50, 950), 950);
+	ck_assert_uint_eq(x.alloc, b.alloc);
+	ck_assert_int_eq(g_mem, mem_pool);
+
+	/* a full pool frees what it cannot keep; a bigger buffer is never kept */
+	ck_assert_int_eq(mt_stream_segment_pooled(&y, &c, &st, NULL, 1, 0, msg, 10, &mem_pool), 10);
+	mt_stream_dir_release(&y, &pool, &mem_pool);
+	mt_stream_dir_release(&b, &pool, &mem_pool);
+	ck_assert_uint_eq(pool.n, 1);
+	ck_assert_ptr_eq(pool.head, first);
+	ck_assert_int_eq(mem_pool, 0);
+	free_check(&x);
+	mt_stream_pool_drain(&pool);
+	ck_assert_uint_eq(pool.n, 0);
+	ck_assert_ptr_null(pool.head);
+	mt_stream_pool_drain(NULL);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
 	Suite *s = suite_create("stream");
@@ -1324,6 +1384,7 @@ static Suite *stream_suite(void)
 	tcase_add_test(tc, test_alloc_growth);
 	tcase_add_test(tc, test_enomem);
 	tcase_add_test(tc, test_fuzz);
+	tcase_add_test(tc, test_pool);
 	suite_add_tcase(s, tc);
 	return s;
 }

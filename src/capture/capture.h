@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "decode/decode.h"
+
 /* pcapng files that declare more interfaces than this before their first packet are refused. */
 #define MT_CAPTURE_MAX_IFACES 4096
 
@@ -41,6 +43,21 @@ int mt_capture_linktype(const mt_capture *c);
  * Returns an enum mt_capture_end.
  */
 int mt_capture_run(mt_capture *c, mt_capture_fn fn, void *ctx, uint64_t *budget);
+
+/* Frames handed over at once by mt_capture_run_batch (at most). */
+#define MT_CAPTURE_BATCH 16u
+
+/* Called with n >= 1 frames in capture order; their data is valid only during the call. */
+typedef void (*mt_capture_batch_fn)(void *ctx, int linktype, const mt_frame *fr, uint32_t n);
+
+/*
+ * mt_capture_run, handing frames over in batches of up to MT_CAPTURE_BATCH
+ * (copies: libpcap reuses its buffer), so that the reader can look a few
+ * frames ahead (mt_engine_frames). Every frame read is handed over before
+ * it returns, whatever the reason; the budget counts frames read. Frames of
+ * a pipe or FIFO (stdin...) are handed over one at a time, as they come.
+ */
+int mt_capture_run_batch(mt_capture *c, mt_capture_batch_fn fn, void *ctx, uint64_t *budget);
 
 /* Asks a running mt_capture_run to return (async-signal-safe). */
 void mt_capture_stop(mt_capture *c);

@@ -254,21 +254,29 @@ static void redis_counters(const mt_engine *e)
 #endif
 }
 
-static void frame_cb(void *ctx, int linktype, uint64_t ts_us, const uint8_t *data,
-		     uint32_t cap_len, uint32_t wire_len)
+/* SIGHUP and SIGUSR1, between frames. */
+static void frame_signals(void *ctx)
 {
-	if (__builtin_expect(g_reload | g_usr1, 0)) {
-		if (g_reload) {
-			reload_enrich(ctx);
-			reload_sigs(ctx);
-		}
-		if (g_usr1) {
-			g_usr1 = 0;
-			single_report(ctx, "SIGUSR1");
-		}
+	if (g_reload) {
+		reload_enrich(ctx);
+		reload_sigs(ctx);
 	}
-	mt_engine_frame(ctx, linktype, ts_us, data, cap_len, wire_len);
-	if (g_redis && (++g_frames & 0xFFFF) == 0)
+	if (g_usr1) {
+		g_usr1 = 0;
+		single_report(ctx, "SIGUSR1");
+	}
+}
+
+/* Frames from mt_capture_run_batch: the engine looks a few frames ahead (mt_engine_frames). */
+static void frames_cb(void *ctx, int linktype, const mt_frame *fr, uint32_t n)
+{
+	uint64_t before = g_frames;
+
+	if (__builtin_expect(g_reload | g_usr1, 0))
+		frame_signals(ctx);
+	mt_engine_frames(ctx, linktype, fr, n);
+	g_frames += n;
+	if (g_redis && (g_frames >> 16) != (before >> 16))
 		redis_counters(ctx);
 }
 
@@ -928,7 +936,7 @@ int main(int argc, char **argv)
 			mt_warn("%s: link type %d is not decoded; its packets are counted as errors",
 				files[i], mt_capture_linktype(c));
 		g_cap = c;
-		end = mt_capture_run(c, frame_cb, eng, &budget);
+		end = mt_capture_run_batch(c, frames_cb, eng, &budget);
 		g_cap = NULL;
 		if (end == MT_CAPTURE_TRUNCATED) {
 			mt_warn("%s: capture is truncated (%s); hits before the cut are kept", files[i],

@@ -6,6 +6,9 @@
 
 #include "util/rd.h"
 
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
 /* IEEE 802 ethertypes (IANA "IEEE 802 Numbers"). */
 enum {
 	ET_IPV4 = 0x0800,
@@ -570,16 +573,17 @@ static int tun_gre(dec_state *s, uint16_t *et)
  */
 static int tun_udp(dec_state *s, uint16_t *et)
 {
-	dec_state t = *s;
-	const uint8_t *u = dec_peek(&t.r, 8), *h;
+	const uint8_t *u = dec_peek(&s->r, 8), *h;
 	uint16_t dport, ulen;
+	dec_state t;
 	int rc;
 
 	if (!u)
 		return 1;
 	dport = ld_be16(u + 2);
-	if (dport != MT_DECODE_PORT_VXLAN && dport != MT_DECODE_PORT_GENEVE && dport != MT_DECODE_PORT_GTPU)
+	if (likely(dport != MT_DECODE_PORT_VXLAN && dport != MT_DECODE_PORT_GENEVE && dport != MT_DECODE_PORT_GTPU))
 		return 1;
+	t = *s; /* the UDP packet stays as it is unless a tunnel header is there */
 	ulen = ld_be16(u + 4);
 	if (ulen < 8)
 		return 1;
@@ -794,8 +798,8 @@ static int dec_all(int linktype, const uint8_t *frame, uint32_t cap_len, uint32_
 	return rc;
 }
 
-static int decode_count(int rc, uint8_t tun, uint32_t cap_len, uint32_t wire_len, uint64_t ts_us,
-			mt_pkt *out, mt_decode_stats *stats, int frame);
+static inline int decode_count(int rc, uint8_t tun, uint32_t cap_len, uint32_t wire_len, uint64_t ts_us,
+				mt_pkt *out, mt_decode_stats *stats, int frame);
 
 int mt_decode_frame(int linktype, const uint8_t *frame, uint32_t cap_len,
 		    uint32_t wire_len, uint64_t ts_us, mt_pkt *out,
@@ -826,11 +830,11 @@ int mt_decode_datagram(const uint8_t *ip, uint32_t len, uint8_t nvlan, const uin
 
 /* Counts one result; a reassembled datagram (frame = 0) is not counted: its fragments were (as
  * fragments), and frames = decoded + errors + other stays true. Its tunnels are counted. */
-static int decode_count(int rc, uint8_t tun, uint32_t cap_len, uint32_t wire_len, uint64_t ts_us,
-			mt_pkt *out, mt_decode_stats *stats, int frame)
+static inline int decode_count(int rc, uint8_t tun, uint32_t cap_len, uint32_t wire_len, uint64_t ts_us,
+				mt_pkt *out, mt_decode_stats *stats, int frame)
 {
 
-	if (tun && stats)
+	if (unlikely(tun) && stats)
 		for (int k = 0; k < MT_TUN__COUNT; k++)
 			if (tun & (1u << k))
 				stats->tunnel[k]++;

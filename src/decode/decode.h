@@ -99,6 +99,14 @@ typedef struct mt_decode_stats {
 	uint64_t tunnel[MT_TUN__COUNT];
 } mt_decode_stats;
 
+/* A captured frame as a packet source hands it over (data valid for the call it is passed to). */
+typedef struct mt_frame {
+	const uint8_t *data;
+	uint64_t ts_us;
+	uint32_t cap_len;
+	uint32_t wire_len;
+} mt_frame;
+
 /*
  * One decoded TCP or UDP packet. All pointers point into the caller's frame
  * and are valid only until the capture callback returns.

@@ -17,6 +17,7 @@ static const mt_detector *const builtin_table[] = {
 	&mt_detect_stratum,
 	&mt_detect_cryptonote,
 	&mt_detect_ethproxy,
+	&mt_detect_dialects,
 	&mt_detect_httpmine,
 	&mt_detect_tls,
 	&mt_detect_sv2,

@@ -1,10 +1,25 @@
-/* stratum.c - Stratum v1 detector: newline-delimited JSON-RPC between a miner and its pool (Bitcoin, Zcash ZIP 301, EthereumStratum/1.0.0). */
+/* stratum.c - Stratum v1 detector: newline-delimited JSON-RPC between a miner and its pool (Bitcoin, Zcash ZIP 301, EthereumStratum/1.0.0 and 2.0.0, KawPow, Ergo, Kaspa). */
 /*
  * Wire format: one JSON object per line, LF terminated (slush0 "Stratum
  * mining protocol"; ZIP 301 section "Specification"; NiceHash
  * EthereumStratum/1.0.0). Client requests {"id","method","params"}; server
  * replies {"id","result","error"} with error null or [code, message,
  * traceback]; server notifications {"id":null,"method","params"}.
+ *
+ * Coin dialects recognised by their job (mining.notify) shapes:
+ *   - KawPow (Ravencoin; the ProgPoW forks FiroPoW, MeowPoW send the same):
+ *     [job, header_hash, seed_hash, share_target, clean, height (number), nbits]
+ *     (kawpowminer libpoolprotocols/stratum/EthStratumClient.cpp, "stratum" mode);
+ *   - Ergo (autolykos2; Miningcore Blockchain/Ergo/ErgoJob.cs GetJobParams):
+ *     [job, height, msg, "", "", version, b, "", clean];
+ *   - Kaspa (kaspa-stratum-bridge src/kaspastratum/client_handler.go):
+ *     [job, [4 x u64 header words], timestamp], or for BzMiner [job, 80 hex digits].
+ * EthereumStratum/2.0.0 (EIP-1571) is its own grammar, switched on by mining.hello
+ * or mining.set: subscribe takes a session string (or nothing) and is answered with
+ * one, authorize is answered with a worker token, mining.set {epoch, target, algo,
+ * extranonce} carries the share target, notify is [job, height, header, clean] in
+ * hex strings, submit is [job, nonce, token] answered {"id":N} or with an error
+ * object {code, message} (2xx: accepted, stale).
  *
  * The decision follows the grammar, not substrings: a line counts only when
  * it is a JSON object of the right shape for a known method. Three rules
@@ -76,6 +91,9 @@ enum method {
 	M_SUGGEST_TARGET,
 	M_GET_TRANSACTIONS,
 	M_MULTI_VERSION,
+	M_HELLO,      /* EthereumStratum/2.0.0 */
+	M_NOOP,
+	M_HASHRATE,
 	/* server to client */
 	M_NOTIFY,
 	M_SET_DIFFICULTY,
@@ -84,7 +102,9 @@ enum method {
 	M_SET_VERSION_MASK,
 	M_RECONNECT,
 	M_SHOW_MESSAGE,
-	M_GET_VERSION
+	M_GET_VERSION,
+	M_SET,        /* EthereumStratum/2.0.0 */
+	M_BYE
 };
 
 #define M_FIRST_SERVER M_NOTIFY
@@ -100,6 +120,9 @@ static const char *const method_names[] = {
 	[M_SUGGEST_TARGET] = "mining.suggest_target",
 	[M_GET_TRANSACTIONS] = "mining.get_transactions",
 	[M_MULTI_VERSION] = "mining.multi_version",
+	[M_HELLO] = "mining.hello",
+	[M_NOOP] = "mining.noop",
+	[M_HASHRATE] = "mining.hashrate",
 	[M_NOTIFY] = "mining.notify",
 	[M_SET_DIFFICULTY] = "mining.set_difficulty",
 	[M_SET_TARGET] = "mining.set_target",
@@ -108,12 +131,14 @@ static const char *const method_names[] = {
 	[M_RECONNECT] = "client.reconnect",
 	[M_SHOW_MESSAGE] = "client.show_message",
 	[M_GET_VERSION] = "client.get_version",
+	[M_SET] = "mining.set",
+	[M_BYE] = "mining.bye",
 };
 
 #define N_METHODS (sizeof method_names / sizeof method_names[0])
 
 /* Shapes of mining.notify params. */
-enum notify_shape { NS_NONE = 0, NS_BTC, NS_ZEC, NS_ETH, NS_GENERIC };
+enum notify_shape { NS_NONE = 0, NS_BTC, NS_ZEC, NS_ETH, NS_KAWPOW, NS_ERGO, NS_KASPA, NS_ES2, NS_GENERIC };
 
 struct pend {
 	uint64_t id;  /* hash of the id's type and raw text */
@@ -134,8 +159,9 @@ typedef struct stratum_state {
 	uint8_t answered;     /* a request paired with a stratum reply */
 	uint8_t notified;     /* a job push of a known shape */
 	uint8_t eth;          /* EthereumStratum shape seen */
+	uint8_t es2;          /* EthereumStratum/2.0.0 (mining.hello, mining.set) */
 	double tdiff;         /* 2^256 / the latest 64-digit mining.set_target (hashes per share) */
-	uint8_t algo_rank;    /* 0 none, 1 from subscribe/set_target, 2 from a job's shape */
+	uint8_t algo_rank;    /* 0 none, 1 from subscribe, 2 from a job's shape, 3 from the wallet's prefix */
 	uint8_t tag_tries;
 	uint8_t foreign;      /* JSON messages outside the grammar */
 } stratum_state;
@@ -216,21 +242,54 @@ static int is_hex64(const struct msg *m, int i, int allow0x)
 
 /*
  * Hashes per share of a 256-bit big-endian target (ZIP 301 mining.set_target; EthereumStratum's
- * boundary): 2^256 / target. 0 unless the token is 64 hex digits (checked by is_hex_n).
+ * boundary; KawPow's job target; EIP-1571 mining.set target, sent without its leading zeros):
+ * 2^256 / target. 0 unless the token is minlen to 64 hex digits (checked by is_hex_n).
  */
-static double target_hashes(const struct msg *m, int i)
+static double target_hashes_n(const struct msg *m, int i, uint32_t minlen)
 {
 	const uint8_t *p;
+	uint32_t n;
 	double t = 0;
 
-	if (!is_hex64(m, i, 1))
+	if (!is_hex_n(m, i, minlen, 64, 1))
 		return 0;
 	p = m->s + m->t[i].start;
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+	n = m->t[i].len;
+	if (n >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		p += 2;
-	for (int k = 0; k < 64; k++)
+		n -= 2;
+	}
+	for (uint32_t k = 0; k < n; k++)
 		t = t * 16 + hexval(p[k]);
 	return t > 0 ? 0x1p256 / t : 0;
+}
+
+static double target_hashes(const struct msg *m, int i)
+{
+	return target_hashes_n(m, i, 64);
+}
+
+/* A JSON number that is a non-negative integer (digits only). */
+static int is_uint(const struct msg *m, int i)
+{
+	const uint8_t *p;
+
+	if (type_at(m, i) != MT_JSON_NUMBER || m->t[i].len == 0 || m->t[i].len > 20)
+		return 0;
+	p = m->s + m->t[i].start;
+	for (uint32_t k = 0; k < m->t[i].len; k++)
+		if (p[k] < '0' || p[k] > '9')
+			return 0;
+	return 1;
+}
+
+/* A string token equal to lit (raw bytes; escaped strings never are). */
+static int is_lit(const struct msg *m, int i, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return is_str(m, i) && !m->t[i].escaped && m->t[i].len == n &&
+	       memcmp(m->s + m->t[i].start, lit, n) == 0;
 }
 
 static int is_hex8(const struct msg *m, int i)
@@ -381,6 +440,32 @@ static void raise_conf(struct ctx *c, double conf, const char *fmt, ...)
 	}
 }
 
+/* Names the dialect in evidence texts where the method names do not. */
+static const char *dialect_note(const stratum_state *st)
+{
+	return st->es2 ? " (EthereumStratum/2.0.0)" : "";
+}
+
+/* The value of a hex string (1 to 64 digits, optional 0x) as a double; 0 if it is not one. */
+static double hex_value(const struct msg *m, int i)
+{
+	const uint8_t *p;
+	uint32_t n;
+	double v = 0;
+
+	if (!is_hex_n(m, i, 1, 64, 1))
+		return 0;
+	p = m->s + m->t[i].start;
+	n = m->t[i].len;
+	if (n >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		p += 2;
+		n -= 2;
+	}
+	for (uint32_t k = 0; k < n; k++)
+		v = v * 16 + hexval(p[k]);
+	return v;
+}
+
 static void set_eth(struct ctx *c)
 {
 	if (c->st->eth)
@@ -432,6 +517,41 @@ static int looks_like_address(const char *p, size_t n)
 	return ok58 || (okb32 && one);
 }
 
+/* A Ravencoin P2PKH address: 34 base58 characters from version byte 60 ('R'). */
+static int rvn_address(const char *w)
+{
+	static const char b58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+	size_t n = strlen(w);
+
+	if (n != 34 || w[0] != 'R')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(b58, w[i]))
+			return 0;
+	return 1;
+}
+
+/* KawPow's job shape is shared by FiroPoW and MeowPoW: only a Ravencoin address names the coin. */
+static const char *kawpow_coin(const mt_evidence *ev)
+{
+	return rvn_address(ev->wallet) ? "RVN" : "";
+}
+
+/*
+ * What the wallet says of the coin: a "kaspa:" address (Kaspa's bech32-style
+ * address prefix) is Kaspa's and kHeavyHash's whatever the job looks like; a
+ * Ravencoin address names the coin of a KawPow-shaped job.
+ */
+static void wallet_coin(struct ctx *c)
+{
+	mt_evidence *ev = c->ev;
+
+	if (has_prefix_ci((const uint8_t *)ev->wallet, strlen(ev->wallet), "kaspa:"))
+		set_algo(c, 3, "KAS", "kheavyhash");
+	else if (c->st->algo_rank == 2 && strcmp(ev->algo, "kawpow") == 0)
+		set_algo(c, 2, kawpow_coin(ev), "kawpow");
+}
+
 /*
  * "wallet.worker" / "account.worker" from mining.authorize or
  * mining.submit params[0]: an address before the first '.' is the wallet;
@@ -463,12 +583,14 @@ static void set_login(struct ctx *c, const struct msg *m, int i)
 			mt_ev_set(ev, ev->wallet, sizeof ev->wallet, buf, w);
 		if (n - w - 1 > 0)
 			mt_ev_set(ev, ev->worker, sizeof ev->worker, buf + w + 1, n - w - 1);
+		wallet_coin(c);
 		return;
 	}
-	if (looks_like_address(buf, n))
+	if (looks_like_address(buf, n) || has_prefix_ci((const uint8_t *)buf, n, "kaspa:"))
 		mt_ev_set(ev, ev->wallet, sizeof ev->wallet, buf, n);
 	else
 		mt_ev_set(ev, ev->worker, sizeof ev->worker, buf, n);
+	wallet_coin(c);
 }
 
 static int looks_like_host(const struct msg *m, int i)
@@ -683,13 +805,39 @@ static enum method pend_take(stratum_state *st, uint64_t id, int dir)
 	return (enum method)hit->method;
 }
 
-/* Right-shaped params for a client request (slush0 docs, ZIP 301, BIP 310, NiceHash EthereumStratum). */
-static int request_shape(const struct msg *m, enum method meth, int pa)
+/* EIP-1571 mining.hello params: {agent, host, port (hex), proto: "EthereumStratum/..."}. */
+static int hello_shape(const struct msg *m, int pa)
+{
+	int ia = mt_json_get(m->s, m->t, m->n, pa, "agent");
+	int ih = mt_json_get(m->s, m->t, m->n, pa, "host");
+	int ipo = mt_json_get(m->s, m->t, m->n, pa, "port");
+	int ipr = mt_json_get(m->s, m->t, m->n, pa, "proto");
+
+	return type_at(m, pa) == MT_JSON_OBJECT && is_str(m, ia) && is_eth_proto(m, ipr) &&
+	       (ih < 0 || is_str(m, ih)) && (ipo < 0 || is_hex_n(m, ipo, 1, 4, 0));
+}
+
+/* A submit param after the nonce: hex, or empty / "undefined" where Ergo pools leave ntime unused (Miningcore ErgoJob.ProcessShare). */
+static int submit_tail(const struct msg *m, int i)
+{
+	return is_hex_n(m, i, 1, UINT32_MAX, 1) || is_lit(m, i, "") || is_lit(m, i, "undefined");
+}
+
+/* Right-shaped params for a client request (slush0 docs, ZIP 301, BIP 310, NiceHash EthereumStratum, EIP-1571). */
+static int request_shape(const stratum_state *st, const struct msg *m, enum method meth, int pa)
 {
 	int el[8];
-	int n = children(m, pa, el, 8);
+	int n;
 	int k;
 
+	/* EIP-1571: subscribe carries a session id string or nothing; noop nothing; hello an object */
+	if (meth == M_SUBSCRIBE && st->es2 && (pa < 0 || is_str(m, pa)))
+		return 1;
+	if (meth == M_NOOP)
+		return pa < 0;
+	if (meth == M_HELLO)
+		return hello_shape(m, pa);
+	n = children(m, pa, el, 8);
 	if (n < 0)
 		return 0;
 	switch (meth) {
@@ -719,16 +867,26 @@ static int request_shape(const struct msg *m, enum method meth, int pa)
 		/*
 		 * Bitcoin [worker, job, extranonce2, ntime, nonce (, version bits)];
 		 * ZIP 301 [worker, job, time, nonce_2, solution];
-		 * EthereumStratum [worker, job, nonce]; ethash stratum [worker, job, nonce, header, mix].
+		 * EthereumStratum [worker, job, nonce]; ethash stratum and KawPow
+		 * [worker, job, nonce, header, mix]; Ergo [worker, job, extranonce2, ntime|""|"undefined", nonce];
+		 * EIP-1571 [job, nonce, worker token].
 		 */
+		if (st->es2)
+			return n == 3 && is_str(m, el[0]) && m->t[el[0]].len && is_hex_n(m, el[1], 1, 16, 0) &&
+			       is_str(m, el[2]) && m->t[el[2]].len;
 		if (n < 3 || n > 6 || !is_str(m, el[0]))
 			return 0;
 		if (!is_str(m, el[1]) && type_at(m, el[1]) != MT_JSON_NUMBER)
 			return 0;
-		for (k = 2; k < n; k++)
-			if (!is_hex_n(m, el[k], 1, UINT32_MAX, 1))
+		if (!is_hex_n(m, el[2], 1, UINT32_MAX, 1))
+			return 0;
+		for (k = 3; k < n; k++)
+			if (!submit_tail(m, el[k]))
 				return 0;
 		return 1;
+	case M_HASHRATE:
+		/* EIP-1571 [rate (hex), worker token] */
+		return n == 2 && is_hex_n(m, el[0], 1, 64, 1) && is_str(m, el[1]);
 	case M_EXTRANONCE_SUBSCRIBE:
 		return n == 0;
 	case M_CONFIGURE:
@@ -758,14 +916,41 @@ static int request_shape(const struct msg *m, enum method meth, int pa)
 	}
 }
 
-static enum notify_shape notify_shape(const struct msg *m, int pa, int *el, int *np)
+static enum notify_shape notify_shape(const stratum_state *st, const struct msg *m, int pa, int *el, int *np)
 {
 	int n = children(m, pa, el, 16);
 	int k;
 
 	*np = n;
-	if (n < 3 || (!is_str(m, el[0]) && type_at(m, el[0]) != MT_JSON_NUMBER))
+	if (n < 2 || (!is_str(m, el[0]) && type_at(m, el[0]) != MT_JSON_NUMBER))
 		return NS_NONE;
+	/* Kaspa (BzMiner's form): job, the header words and timestamp as 80 hex digits */
+	if (n == 2)
+		return is_hex_n(m, el[1], 80, 80, 0) ? NS_KASPA : NS_NONE;
+	/* Kaspa: job, [four 64-bit words of the pre-PoW hash], timestamp */
+	if (n == 3 && type_at(m, el[1]) == MT_JSON_ARRAY && is_uint(m, el[2])) {
+		int w[4];
+
+		if (children(m, el[1], w, 4) != 4)
+			return NS_NONE;
+		for (k = 0; k < 4; k++)
+			if (!is_uint(m, w[k]))
+				return NS_NONE;
+		return NS_KASPA;
+	}
+	/* KawPow: job, header hash, seed hash, share target, clean, height, nbits */
+	if (n == 7 && is_hex64(m, el[1], 1) && is_hex64(m, el[2], 1) && is_hex_n(m, el[3], 1, 64, 1) &&
+	    is_bool(m, el[4]) && is_uint(m, el[5]) && is_hex_n(m, el[6], 1, 8, 1))
+		return NS_KAWPOW;
+	/* Ergo: job, height, msg, "", "", version, b (the share target as a decimal number), "", clean */
+	if (n == 9 && is_uint(m, el[1]) && is_hex64(m, el[2], 0) && is_lit(m, el[3], "") &&
+	    is_lit(m, el[4], "") && is_uint(m, el[5]) && is_lit(m, el[7], "") && is_bool(m, el[8]) &&
+	    (type_at(m, el[6]) == MT_JSON_NUMBER || type_at(m, el[6]) == MT_JSON_NULL || is_str(m, el[6])))
+		return NS_ERGO;
+	/* EIP-1571: job, block height (hex), header hash (hex, leading zeros may go), clean ("0"/"1") */
+	if (n == 4 && is_str(m, el[0]) && is_hex_n(m, el[1], 1, 16, 0) && is_hex_n(m, el[2], 1, 64, 0) &&
+	    (is_lit(m, el[3], "0") || is_lit(m, el[3], "1") || (st->es2 && is_bool(m, el[3]))))
+		return NS_ES2;
 	/* Bitcoin: job, prevhash, coinb1, coinb2, merkle branch, version, nbits, ntime (, clean) */
 	if ((n == 9 || n == 8) && type_at(m, el[4]) == MT_JSON_ARRAY) {
 		int br[64];
@@ -830,15 +1015,38 @@ static void on_request(struct ctx *c, const struct msg *m, int dir, enum method 
 
 	if (c->fv->dir_certain && dir != 0)
 		return; /* a client method from the server is not the grammar */
-	if (!valid_id(m, iid) || !request_shape(m, meth, ip))
+	if (!valid_id(m, iid) || !request_shape(st, m, meth, ip))
 		return;
 	st->stratum_seen = 1;
 	if (type_at(m, iid) != MT_JSON_NULL)
 		pend_add(st, id_hash(m, iid), (uint8_t)meth, dir);
+	if (meth == M_HELLO) {
+		int ia = mt_json_get(m->s, m->t, m->n, ip, "agent");
+		int ih = mt_json_get(m->s, m->t, m->n, ip, "host");
+
+		st->es2 = 1;
+		set_eth(c);
+		raise_conf(c, CONF_PROBE, "stratum: mining.hello request (id %.*s)%s", id_text_len(m, iid),
+			   id_text(m, iid), dialect_note(st));
+		if (m->t[ia].len)
+			ev_tok(ev, ev->agent, sizeof ev->agent, m, ia);
+		if (looks_like_host(m, ih))
+			ev_tok(ev, ev->pool_host, sizeof ev->pool_host, m, ih);
+		return;
+	}
+	if (meth == M_HASHRATE) {
+		double r = hex_value(m, m->t[ip].size == 2 ? ip + 1 : -1);
+
+		if (r > 0 && ev->reported_hashrate_hs != r) {
+			ev->reported_hashrate_hs = r; /* the miner's own claim, H/s */
+			ev->version++;
+		}
+		return;
+	}
 	if (meth != M_SUBSCRIBE && meth != M_AUTHORIZE && meth != M_SUBMIT)
 		return;
-	raise_conf(c, CONF_PROBE, "stratum: %s request (id %.*s)", method_names[meth],
-		   id_text_len(m, iid), id_text(m, iid));
+	raise_conf(c, CONF_PROBE, "stratum: %s request (id %.*s)%s", method_names[meth],
+		   id_text_len(m, iid), id_text(m, iid), dialect_note(st));
 	n = children(m, ip, el, 8);
 	switch (meth) {
 	case M_SUBSCRIBE:
@@ -868,7 +1076,8 @@ static void on_request(struct ctx *c, const struct msg *m, int dir, enum method 
 		/* the difficulty in force: a 256-bit target's is in hashes, set_difficulty's in pool units */
 		mt_ev_share(ev, c->ts_us, c->st->tdiff > 0 ? c->st->tdiff : ev->has_difficulty ? ev->difficulty : 0,
 			    c->st->tdiff > 0);
-		set_login(c, m, el[0]);
+		if (!st->es2) /* EIP-1571 submits name the job and a worker token, not the login */
+			set_login(c, m, el[0]);
 		break;
 	default:
 		break;
@@ -892,22 +1101,25 @@ static void on_push(struct ctx *c, const struct msg *m, int dir, enum method met
 	}
 	switch (meth) {
 	case M_NOTIFY: {
-		enum notify_shape sh = notify_shape(m, ip, el, &n);
+		enum notify_shape sh = notify_shape(st, m, ip, el, &n);
 
 		if (sh == NS_NONE)
 			return;
 		st->stratum_seen = 1;
-		if (sh == NS_ETH)
+		if (sh == NS_ES2)
+			st->es2 = 1;
+		if (sh == NS_ETH || sh == NS_ES2)
 			set_eth(c);
 		if (sh == NS_GENERIC) {
 			raise_conf(c, CONF_GENERIC_NOTIFY, "stratum: mining.notify push with %d params", n);
 		} else if (st->answered) {
 			st->notified = 1;
-			raise_conf(c, CONF_BOTH, "stratum: mining.notify push with %d params after an answered request", n);
+			raise_conf(c, CONF_BOTH, "stratum: mining.notify push with %d params after an answered request%s", n,
+				   dialect_note(st));
 		} else {
 			st->notified = 1;
 			raise_conf(c, CONF_NOTIFY, "stratum: mining.notify push with %d params%s", n,
-				   sh == NS_ETH ? " (EthereumStratum)" : "");
+				   sh == NS_ES2 ? dialect_note(st) : sh == NS_ETH ? " (EthereumStratum)" : "");
 		}
 		bump_u64(ev, &ev->jobs);
 		mt_ev_work(ev, c->ts_us);
@@ -924,9 +1136,68 @@ static void on_push(struct ctx *c, const struct msg *m, int dir, enum method met
 				set_algo(c, 2, "", "equihash");
 		} else if (sh == NS_ETH) {
 			set_algo(c, 2, "", "ethash");
+		} else if (sh == NS_KAWPOW) {
+			/* the share target rides in each job: hashes per share = 2^256 / target */
+			double t = target_hashes_n(m, el[3], 1);
+
+			set_algo(c, 2, kawpow_coin(ev), "kawpow");
+			ev_tok(ev, ev->target, sizeof ev->target, m, el[3]);
+			if (t > 0)
+				st->tdiff = t;
+		} else if (sh == NS_ERGO) {
+			set_algo(c, 2, "ERG", "autolykos2");
+		}
+		/* Kaspa's and EIP-1571's shapes name no algorithm: the wallet or mining.set do */
+		return;
+	}
+	case M_SET: {
+		/* EIP-1571 {epoch, target, algo, extranonce, timeout}: hex strings and the algorithm's name */
+		static const char *const hex_keys[] = { "epoch", "target", "extranonce", "timeout" };
+		int known = 0, ia, it;
+
+		if (type_at(m, ip) != MT_JSON_OBJECT)
+			return;
+		for (size_t k = 0; k < sizeof hex_keys / sizeof hex_keys[0]; k++) {
+			int iv = mt_json_get(m->s, m->t, m->n, ip, hex_keys[k]);
+
+			if (iv < 0)
+				continue;
+			if (!is_hex_n(m, iv, k == 2 ? 0 : 1, 64, 0))
+				return;
+			known++;
+		}
+		ia = mt_json_get(m->s, m->t, m->n, ip, "algo");
+		if (ia >= 0 && (!is_str(m, ia) || m->t[ia].len == 0 || m->t[ia].len >= MT_EV_ALGO_LEN))
+			return;
+		if (known == 0 && ia < 0)
+			return;
+		st->stratum_seen = 1;
+		st->es2 = 1;
+		set_eth(c);
+		raise_conf(c, CONF_PUSH, "stratum: mining.set push%s", dialect_note(st));
+		mt_ev_work(ev, c->ts_us);
+		it = mt_json_get(m->s, m->t, m->n, ip, "target");
+		if (it >= 0) {
+			ev_tok(ev, ev->target, sizeof ev->target, m, it);
+			st->tdiff = target_hashes_n(m, it, 1);
+		}
+		if (ia >= 0) {
+			char a[MT_EV_ALGO_LEN];
+			int k = mt_json_str(m->s, &m->t[ia], a, sizeof a);
+
+			if (k > 0) {
+				a[k] = '\0';
+				set_algo(c, 2, "", a);
+			}
+		} else {
+			set_algo(c, 1, "", "ethash"); /* EIP-1571: "If omitted the client MUST assume ethash" */
 		}
 		return;
 	}
+	case M_BYE:
+		if (ip < 0)
+			st->stratum_seen = 1;
+		return;
 	case M_SET_DIFFICULTY: {
 		double d;
 
@@ -952,9 +1223,8 @@ static void on_push(struct ctx *c, const struct msg *m, int dir, enum method met
 		raise_conf(c, CONF_PUSH, "stratum: mining.set_target push");
 		ev_tok(ev, ev->target, sizeof ev->target, m, el[0]);
 		mt_ev_work(ev, c->ts_us);
+		/* the coin is left to the job's shape: KawPow, Ergo and other pools send set_target too */
 		st->tdiff = target_hashes(m, el[0]);
-		if (!st->eth)
-			set_algo(c, 1, "ZEC", "equihash");
 		return;
 	case M_RECONNECT:
 		n = children(m, ip, el, 16);
@@ -972,30 +1242,57 @@ static void on_push(struct ctx *c, const struct msg *m, int dir, enum method met
 	}
 }
 
-/* 0: null or absent; 1: stratum error [code, message, ...]; 2: anything else (JSON-RPC 2.0 object ...). */
-static int error_form(const struct msg *m, int ie)
+/*
+ * 0: null or absent; 1: stratum error [code, message, ...]; 2: anything else (JSON-RPC 2.0 object ...);
+ * with es2, an EIP-1571 error object {code, message} is 1 too (*code set).
+ */
+static int error_form(const struct msg *m, int ie, int es2, int64_t *code)
 {
 	int el[3];
 	int ty = type_at(m, ie);
 
+	*code = 0;
 	if (ie < 0 || ty == MT_JSON_NULL)
 		return 0;
 	if (ty == MT_JSON_ARRAY && m->t[ie].size >= 2 && children(m, ie, el, 3) >= 2 &&
 	    type_at(m, el[0]) == MT_JSON_NUMBER && is_str(m, el[1]))
 		return 1;
+	if (es2 && ty == MT_JSON_OBJECT) {
+		int ic = mt_json_get(m->s, m->t, m->n, ie, "code");
+
+		if (type_at(m, ic) == MT_JSON_NUMBER && is_str(m, mt_json_get(m->s, m->t, m->n, ie, "message")) &&
+		    mt_json_i64(m->s, &m->t[ic], code) == 0)
+			return 1;
+	}
 	return 2;
 }
 
 /* 1 a stratum answer, 2 a stratum refusal, 0 not a stratum reply to meth. */
-static int reply_form(const struct msg *m, enum method meth, int ir, int ef)
+static int reply_form(const stratum_state *st, const struct msg *m, enum method meth, int ir, int ef)
 {
 	int rt = type_at(m, ir);
 
 	if (ef == 1)
 		return (ir < 0 || rt == MT_JSON_NULL) ? 2 : 0;
-	if (ef != 0 || ir < 0)
+	if (ef != 0)
+		return 0;
+	if (st->es2) {
+		/* EIP-1571: {"id":N} is a success without data; sessions and workers are named by strings */
+		if (ir < 0)
+			return meth == M_SUBMIT || meth == M_NOOP || meth == M_HASHRATE;
+		if (meth == M_SUBSCRIBE || meth == M_AUTHORIZE)
+			return rt == MT_JSON_STRING && m->t[ir].len > 0;
+	}
+	if (ir < 0)
 		return 0;
 	switch (meth) {
+	case M_HELLO: {
+		/* {proto, encoding, resume, timeout, maxerrors, node} */
+		int ip = mt_json_get(m->s, m->t, m->n, ir, "proto");
+
+		return rt == MT_JSON_OBJECT && is_eth_proto(m, ip) &&
+		       is_str(m, mt_json_get(m->s, m->t, m->n, ir, "encoding"));
+	}
 	case M_SUBSCRIBE: {
 		/* [subscriptions, extranonce1, extranonce2_size]; ZIP 301 [session, nonce1]; EthereumStratum [[...], extranonce] */
 		int el[3];
@@ -1005,6 +1302,9 @@ static int reply_form(const struct msg *m, enum method meth, int ir, int ef)
 		    children(m, ir, el, 3) < 2)
 			return 0;
 		r0 = type_at(m, el[0]);
+		/* kaspa-stratum-bridge (gostratum HandleSubscribe): [true, "EthereumStratum/1.0.0"] */
+		if (m->t[ir].size == 2 && r0 == MT_JSON_TRUE && is_eth_proto(m, el[1]))
+			return 1;
 		if (r0 != MT_JSON_ARRAY && r0 != MT_JSON_STRING && r0 != MT_JSON_NULL)
 			return 0;
 		if (!is_hex_n(m, el[1], 0, 64, 0))
@@ -1033,6 +1333,8 @@ static int eth_subscribe_result(const struct msg *m, int ir)
 
 	if (n < 1)
 		return 0;
+	if (n >= 2 && is_eth_proto(m, el[1]))
+		return 1;
 	ns = children(m, el[0], sub, 4);
 	for (k = 0; k < ns; k++)
 		if (is_eth_proto(m, sub[k]))
@@ -1046,13 +1348,14 @@ static void on_reply(struct ctx *c, const struct msg *m, int dir, int iid, int i
 	mt_evidence *ev = c->ev;
 	enum method meth;
 	int ef, form, rt;
+	int64_t code;
 
 	if (type_at(m, iid) != MT_JSON_NUMBER && type_at(m, iid) != MT_JSON_STRING)
 		return; /* id null: an unsolicited error, nothing to pair */
 	meth = pend_take(st, id_hash(m, iid), dir);
 	if (meth == M_NONE)
 		return;
-	ef = error_form(m, ie);
+	ef = error_form(m, ie, st->es2, &code);
 	rt = type_at(m, ir);
 	if (meth == M_GET_VERSION) {
 		/* client.get_version answered: not evidence of a pool, but the agent */
@@ -1060,13 +1363,18 @@ static void on_reply(struct ctx *c, const struct msg *m, int dir, int iid, int i
 			ev_tok(ev, ev->agent, sizeof ev->agent, m, ir);
 		return;
 	}
-	form = reply_form(m, meth, ir, ef);
+	form = reply_form(st, m, meth, ir, ef);
 	if (meth == M_SUBMIT && st->detected) {
-		if (ef == 0 && rt == MT_JSON_TRUE)
+		/* EIP-1571: {"id":N} accepts, an error 2xx accepts a stale share */
+		if (ef == 0 && (rt == MT_JSON_TRUE || (st->es2 && ir < 0)))
+			bump_u64(ev, &ev->shares_accepted);
+		else if (st->es2 && ef == 1 && code >= 200 && code < 300)
 			bump_u64(ev, &ev->shares_accepted);
 		else if (rt == MT_JSON_FALSE || ef != 0)
 			bump_u64(ev, &ev->shares_rejected);
 	}
+	if (st->es2 && ef == 1 && code >= 200 && code < 300)
+		form = reply_form(st, m, meth, ir, 0); /* processed, with a note: an answer */
 	if (form == 0)
 		return;
 	st->stratum_seen = 1;
@@ -1076,14 +1384,18 @@ static void on_reply(struct ctx *c, const struct msg *m, int dir, int iid, int i
 		return;
 	}
 	st->answered = 1;
-	if (meth == M_SUBSCRIBE && eth_subscribe_result(m, ir))
+	if (meth == M_SUBSCRIBE && ir >= 0 && eth_subscribe_result(m, ir))
 		set_eth(c);
+	if (meth == M_HELLO) {
+		st->es2 = 1;
+		set_eth(c);
+	}
 	if (st->notified)
-		raise_conf(c, CONF_BOTH, "stratum: %s request answered (id %.*s) in a session with mining.notify pushes",
-			   method_names[meth], id_text_len(m, iid), id_text(m, iid));
+		raise_conf(c, CONF_BOTH, "stratum: %s request answered (id %.*s) in a session with mining.notify pushes%s",
+			   method_names[meth], id_text_len(m, iid), id_text(m, iid), dialect_note(st));
 	else
-		raise_conf(c, CONF_PAIR, "stratum: %s request answered (id %.*s)", method_names[meth],
-			   id_text_len(m, iid), id_text(m, iid));
+		raise_conf(c, CONF_PAIR, "stratum: %s request answered (id %.*s)%s", method_names[meth],
+			   id_text_len(m, iid), id_text(m, iid), dialect_note(st));
 }
 
 static void not_mine(struct ctx *c)
@@ -1139,7 +1451,8 @@ static void on_object(struct ctx *c, const struct msg *m, int dir, int first_msg
 		int ir = mt_json_get(m->s, m->t, m->n, 0, "result");
 		int ie = mt_json_get(m->s, m->t, m->n, 0, "error");
 
-		if (ir >= 0 || ie >= 0) {
+		if (ir >= 0 || ie >= 0 || (c->st->es2 && m->t[0].size == 1)) {
+			/* EIP-1571 answers a void request with {"id":N} alone */
 			on_reply(c, m, dir, iid, ir, ie);
 			return;
 		}
@@ -1239,7 +1552,7 @@ static int stratum_prefilter(void *global, const mt_flow_view *fv, const mt_pkt_
 const mt_detector mt_detect_stratum = {
 	.api_version = MT_DETECTOR_API_VERSION,
 	.name = "stratum",
-	.description = "Stratum v1 mining JSON-RPC lines (Bitcoin, Zcash ZIP 301, EthereumStratum/1.0.0)",
+	.description = "Stratum v1 mining JSON-RPC lines (Bitcoin, Zcash ZIP 301, EthereumStratum/1.0.0 and 2.0.0, KawPow, Ergo, Kaspa)",
 	.wants = MT_WANT_TCP,
 	.max_packets = MT_STRATUM_MAX_PACKETS,
 	.state_size = sizeof(stratum_state),

@@ -103,6 +103,15 @@ void mt_engine_set_enrich(mt_engine *e, const struct mt_enrich *en);
 void mt_engine_frame(mt_engine *e, int linktype, uint64_t ts_us,
 		     const uint8_t *data, uint32_t cap_len, uint32_t wire_len);
 
+/*
+ * Frames in capture order, at most MT_ENGINE_BATCH at a time (more are cut
+ * into batches): the same as mt_engine_frame on each in turn, but all are
+ * decoded and their flow buckets and flows asked into the cache first, so
+ * that the table's cache misses overlap instead of following each other.
+ */
+#define MT_ENGINE_BATCH 16u
+void mt_engine_frames(mt_engine *e, int linktype, const mt_frame *fr, uint32_t n);
+
 /* Ends every flow (end of input): final detector calls, final records. */
 void mt_engine_flush(mt_engine *e);
 

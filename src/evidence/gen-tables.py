@@ -20,7 +20,13 @@ def rows(path):
 
 def number(text, where):
     if text.startswith('2^'):
-        return float(2 ** int(text[2:]))
+        # 2^N, or 2^N/D (a power of two over a divisor: KawPow's diff-1 is 2^40/255)
+        exp, _, div = text[2:].partition('/')
+        try:
+            v = float(2 ** int(exp)) / (float(div) if div else 1.0)
+        except (ValueError, ZeroDivisionError):
+            sys.exit('%s: not a number: %r' % (where, text))
+        return v
     try:
         v = float(text)
     except ValueError:

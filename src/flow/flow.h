@@ -96,6 +96,12 @@ typedef struct mt_flow_stats {
 
 typedef struct mt_flowtab mt_flowtab;
 
+/*
+ * The table's hash of a key under hash key hkey: SipHash-1-3 of the key's
+ * significant bytes (IPv4: 16). Exposed for tests that build colliding keys.
+ */
+uint32_t mt_flow_key_hash(const uint8_t hkey[16], const mt_flow_key *k);
+
 /* Called once for every flow that ends, before it is freed; must release f->user. */
 typedef void (*mt_flow_end_fn)(mt_flow *f, int reason, void *ctx);
 
@@ -117,6 +123,27 @@ void mt_flowtab_free(mt_flowtab *t);
  * starts a new one. Returns NULL only if no memory could be had (counted).
  */
 mt_flow *mt_flowtab_packet(mt_flowtab *t, const mt_pkt *p, int *dir, int *created);
+
+/*
+ * Batches (the engine reads a few packets ahead): mt_flowtab_prefetch fills
+ * *h with p's key and hash and asks for its bucket in the cache;
+ * mt_flowtab_prefetch_flow(h) later asks for the bucket's first flow; and
+ * mt_flowtab_packet_hinted(h) is mt_flowtab_packet without making the key
+ * again. Hints only: the table does not change until the last call, so a
+ * hint stays valid while other packets are processed.
+ */
+typedef struct mt_flow_hint {
+	mt_flow_key key;
+	uint32_t hash;
+	int from_lo;
+} mt_flow_hint;
+
+void mt_flowtab_prefetch(const mt_flowtab *t, const mt_pkt *p, mt_flow_hint *h);
+void mt_flowtab_prefetch_flow(const mt_flowtab *t, const mt_flow_hint *h);
+
+/* mt_flowtab_packet with the hint mt_flowtab_prefetch gave for p (NULL: made here). */
+mt_flow *mt_flowtab_packet_hinted(mt_flowtab *t, const mt_pkt *p, const mt_flow_hint *hint,
+				  int *dir, int *created);
 
 /* Ends (callback, then frees) every flow idle for longer than its timeout at now_us. */
 void mt_flowtab_expire(mt_flowtab *t, uint64_t now_us);

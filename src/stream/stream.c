@@ -84,6 +84,7 @@ typedef struct sctx {
 	uint32_t maxb;
 	uint32_t win;
 	uint32_t maxsegs;
+	mt_stream_pool *pool;
 	int64_t md;
 } sctx;
 
@@ -115,6 +116,7 @@ static void ctx_init(sctx *c, mt_stream_dir *d, const mt_stream_cfg *cfg,
 	c->maxb = cfg->max_bytes < MT_STREAM_HARD_MAX_BYTES ? cfg->max_bytes : MT_STREAM_HARD_MAX_BYTES;
 	c->win = cfg->window < MT_STREAM_HARD_MAX_BYTES ? cfg->window : MT_STREAM_HARD_MAX_BYTES;
 	c->maxsegs = cfg->max_segs;
+	c->pool = NULL;
 	c->md = 0;
 }
 
@@ -214,7 +216,26 @@ static int buf_reserve(sctx *c, uint32_t need)
 		nc = c->maxb;
 	if (nc < need)
 		nc = need;
-	if (alloc_refused(nc) || !(p = realloc(d->buf, nc))) {
+	if (alloc_refused(nc)) {
+		c->st->alloc_fail++;
+		return -ENOMEM;
+	}
+	if (c->pool && d->alloc == 0 && nc == MT_STREAM_INITIAL_ALLOC && c->pool->head) {
+		/* A spare first buffer: most directions never need another. */
+		p = c->pool->head;
+		memcpy(&c->pool->head, p, sizeof(void *));
+		c->pool->n--;
+	} else if (c->pool && d->alloc == MT_STREAM_INITIAL_ALLOC && c->pool->n < c->pool->max) {
+		/* Growing out of a first buffer: it goes back to the pool, not to free. */
+		if (!(p = malloc(nc))) {
+			c->st->alloc_fail++;
+			return -ENOMEM;
+		}
+		memcpy(p, d->buf, d->len);
+		memcpy(d->buf, &c->pool->head, sizeof(void *));
+		c->pool->head = d->buf;
+		c->pool->n++;
+	} else if (!(p = realloc(d->buf, nc))) {
 		c->st->alloc_fail++;
 		return -ENOMEM;
 	}
@@ -484,6 +505,14 @@ int mt_stream_segment(mt_stream_dir *d, const mt_stream_cfg *cfg,
 		      mt_stream_stats *st, uint32_t seq, uint8_t flags,
 		      const uint8_t *data, uint32_t len, int64_t *mem_delta)
 {
+	return mt_stream_segment_pooled(d, cfg, st, NULL, seq, flags, data, len, mem_delta);
+}
+
+int mt_stream_segment_pooled(mt_stream_dir *d, const mt_stream_cfg *cfg,
+			     mt_stream_stats *st, mt_stream_pool *pool, uint32_t seq,
+			     uint8_t flags, const uint8_t *data, uint32_t len,
+			     int64_t *mem_delta)
+{
 	mt_stream_stats scratch;
 	sctx c;
 	int r = 0;
@@ -491,6 +520,7 @@ int mt_stream_segment(mt_stream_dir *d, const mt_stream_cfg *cfg,
 	if (!d || (!data && len) || len > MT_STREAM_MAX_SEG_LEN)
 		return -EINVAL;
 	ctx_init(&c, d, cfg, st, &scratch);
+	c.pool = pool;
 	if (flags & MT_STREAM_SYN) {
 		/* the SYN occupies one sequence number; its data starts after it */
 		if (!d->started) {
@@ -542,6 +572,25 @@ int mt_stream_drain(mt_stream_dir *d, const mt_stream_cfg *cfg,
 
 void mt_stream_dir_free(mt_stream_dir *d, int64_t *mem_delta)
 {
+	mt_stream_dir_release(d, NULL, mem_delta);
+}
+
+void mt_stream_pool_drain(mt_stream_pool *pool)
+{
+	if (!pool)
+		return;
+	while (pool->head) {
+		void *next;
+
+		memcpy(&next, pool->head, sizeof(void *));
+		free(pool->head);
+		pool->head = next;
+	}
+	pool->n = 0;
+}
+
+void mt_stream_dir_release(mt_stream_dir *d, mt_stream_pool *pool, int64_t *mem_delta)
+{
 	mt_stream_stats scratch;
 	sctx c;
 
@@ -550,7 +599,13 @@ void mt_stream_dir_free(mt_stream_dir *d, int64_t *mem_delta)
 	ctx_init(&c, d, NULL, NULL, &scratch);
 	ooo_free_all(&c);
 	c.md -= d->alloc;
-	free(d->buf);
+	if (pool && d->alloc == MT_STREAM_INITIAL_ALLOC && pool->n < pool->max) {
+		memcpy(d->buf, &pool->head, sizeof(void *));
+		pool->head = d->buf;
+		pool->n++;
+	} else {
+		free(d->buf);
+	}
 	memset(d, 0, sizeof(*d));
 	if (mem_delta)
 		*mem_delta += c.md;

@@ -10,6 +10,17 @@
 #define MT_STREAM_DEFAULT_MAX_SEGS 32u       /* out-of-order segments held per direction */
 #define MT_STREAM_INITIAL_ALLOC 256u     /* most pool sessions stay under 1 KB a direction */
 
+/*
+ * Spare buffers of MT_STREAM_INITIAL_ALLOC bytes (linked through their first
+ * bytes), for a caller that makes and frees many directions: one thread's, no
+ * lock. Zero-initialise it and set max (0: no buffer is kept).
+ */
+typedef struct mt_stream_pool {
+	void *head;
+	uint32_t n;   /* buffers held */
+	uint32_t max; /* at most this many */
+} mt_stream_pool;
+
 typedef struct mt_stream_cfg {
 	uint32_t max_bytes; /* in-order bytes kept per direction; later data is counted, not kept */
 	uint32_t window;    /* bytes past next_seq accepted out of order */
@@ -68,6 +79,12 @@ int mt_stream_segment(mt_stream_dir *d, const mt_stream_cfg *cfg,
 		      mt_stream_stats *st, uint32_t seq, uint8_t flags,
 		      const uint8_t *data, uint32_t len, int64_t *mem_delta);
 
+/* mt_stream_segment, taking a first buffer from pool (may be NULL) when it has one. Same results. */
+int mt_stream_segment_pooled(mt_stream_dir *d, const mt_stream_cfg *cfg,
+			     mt_stream_stats *st, mt_stream_pool *pool, uint32_t seq,
+			     uint8_t flags, const uint8_t *data, uint32_t len,
+			     int64_t *mem_delta);
+
 /*
  * Gives up on any hole: appends the held segments in order, skipping the
  * gaps (counted), e.g. at FIN or flow end. Returns the bytes appended.
@@ -77,5 +94,11 @@ int mt_stream_drain(mt_stream_dir *d, const mt_stream_cfg *cfg,
 
 /* Frees buffers; the direction is zeroed. The (negative) change is added to *mem_delta. */
 void mt_stream_dir_free(mt_stream_dir *d, int64_t *mem_delta);
+
+/* mt_stream_dir_free, but a buffer of MT_STREAM_INITIAL_ALLOC bytes goes to pool (may be NULL) if it has room. */
+void mt_stream_dir_release(mt_stream_dir *d, mt_stream_pool *pool, int64_t *mem_delta);
+
+/* Frees the pool's buffers. NULL is fine. */
+void mt_stream_pool_drain(mt_stream_pool *pool);
 
 #endif

@@ -1,4 +1,4 @@
-/* siphash.c - SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012). */
+/* siphash.c - SipHash-2-4 and SipHash-1-3 (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012). */
 #include "util/siphash.h"
 
 /*
@@ -26,7 +26,12 @@ static inline uint64_t rotl(uint64_t x, unsigned b)
 		v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32); \
 	} while (0)
 
-uint64_t mt_siphash24(const uint8_t key[16], const void *data, size_t len)
+/*
+ * SipHash-c-d: c rounds per message block, d finalisation rounds. Inlined into
+ * each exported variant with constant c and d, so the loops unroll.
+ */
+static inline __attribute__((always_inline)) uint64_t sip(const uint8_t key[16], const void *data,
+							  size_t len, int c, int d)
 {
 	const uint8_t *in = (const uint8_t *)data;
 	uint64_t k0 = le64(key), k1 = le64(key + 8);
@@ -41,8 +46,8 @@ uint64_t mt_siphash24(const uint8_t key[16], const void *data, size_t len)
 	for (; left >= 8; left -= 8, in += 8) {
 		m = le64(in);
 		v3 ^= m;
-		SIPROUND(v0, v1, v2, v3);
-		SIPROUND(v0, v1, v2, v3);
+		for (int r = 0; r < c; r++)
+			SIPROUND(v0, v1, v2, v3);
 		v0 ^= m;
 	}
 
@@ -59,14 +64,22 @@ uint64_t mt_siphash24(const uint8_t key[16], const void *data, size_t len)
 	default: break;
 	}
 	v3 ^= m;
-	SIPROUND(v0, v1, v2, v3);
-	SIPROUND(v0, v1, v2, v3);
+	for (int r = 0; r < c; r++)
+		SIPROUND(v0, v1, v2, v3);
 	v0 ^= m;
 
 	v2 ^= 0xff;
-	SIPROUND(v0, v1, v2, v3);
-	SIPROUND(v0, v1, v2, v3);
-	SIPROUND(v0, v1, v2, v3);
-	SIPROUND(v0, v1, v2, v3);
+	for (int r = 0; r < d; r++)
+		SIPROUND(v0, v1, v2, v3);
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t mt_siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+	return sip(key, data, len, 2, 4);
+}
+
+uint64_t mt_siphash13(const uint8_t key[16], const void *data, size_t len)
+{
+	return sip(key, data, len, 1, 3);
 }
