@@ -363,9 +363,10 @@ static int close_redis(const mt_engine *eng, int stats)
 	if (stats)
 		fprintf(stderr, "minetrace: stats: redis queued=%" PRIu64 " sent=%" PRIu64 " duplicates=%" PRIu64
 			" spooled=%" PRIu64 " unspooled=%" PRIu64 " dropped=%" PRIu64 " rejected=%" PRIu64
-			" torn=%" PRIu64 " spool_found=%" PRIu64 " spool_pending=%" PRIu64 " failures=%" PRIu64 "\n",
+			" torn=%" PRIu64 " spool_found=%" PRIu64 " spool_pending=%" PRIu64 " failures=%" PRIu64
+			" lean=%" PRIu64 " lean_refused=%" PRIu64 "\n",
 			st.queued, st.sent, st.duplicates, st.spooled, st.unspooled, st.dropped, st.rejected,
-			st.torn, st.spool_found, st.spool_pending, st.failures);
+			st.torn, st.spool_found, st.spool_pending, st.failures, st.lean, st.lean_refused);
 	if (rc < 0)
 		mt_err("redis: %" PRIu64 " hits were dropped (no spool, or the spool was full)", st.dropped);
 	g_redis = NULL;

@@ -347,7 +347,8 @@ static int arena_add(rsink *s, const void *p, size_t n)
 		s->ab = na;
 		s->abcap = nc;
 	}
-	memcpy(s->ab + s->abused, p, n);
+	if (n)
+		memcpy(s->ab + s->abused, p, n);
 	prep *r = &s->pr[s->npr++];
 	r->off = (uint32_t)s->abused;
 	r->len = (uint32_t)n;
@@ -399,7 +400,8 @@ static size_t take(rsink *s, size_t max)
 		r->off = (uint32_t)s->abused;
 		r->len = l;
 		r->ok = r->done = 0;
-		q_peek(s, (off + 4) % s->qcap, s->ab + s->abused, l);
+		if (l) /* an empty record may come before any buffer exists */
+			q_peek(s, (off + 4) % s->qcap, s->ab + s->abused, l);
 		s->abused += l;
 		off = (off + 4 + l) % s->qcap;
 		bytes += 4 + l;
@@ -649,11 +651,16 @@ static int fields(rsink *s, prep *r, const uint8_t *j, const mt_json_tok *t, int
 /* Fills r's keys, hit id and times from its JSON. 0, or -EINVAL for a record we cannot store. */
 static int prep_rec(rsink *s, prep *r)
 {
-	const uint8_t *j = s->ab + r->off;
+	const uint8_t *j;
 	mt_json_tok *t = s->tok;
 	char cid[256], seq[32], status[32], tbuf[64];
 	int64_t fus = 0, tus = 0;
-	int n = mt_json_parse(j, r->len, t, NTOK, MT_JSON_DEFAULT_MAX_DEPTH);
+	int n;
+
+	if (!r->len || !s->ab) /* an empty record: nothing to store (and maybe no buffer yet) */
+		return -EINVAL;
+	j = s->ab + r->off;
+	n = mt_json_parse(j, r->len, t, NTOK, MT_JSON_DEFAULT_MAX_DEPTH);
 
 	r->nolean = 0;
 	if (n < 1 || t[0].type != MT_JSON_OBJECT)
