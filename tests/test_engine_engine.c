@@ -735,6 +735,61 @@ START_TEST(test_frames_batch_same_records)
 }
 END_TEST
 
+/*
+ * A TLS client is not given to nDPI (behaviour watches it from its first record), so nDPI's
+ * application label cannot keep behaviour off a known application's long-lived connection;
+ * the engine matches the server name against nDPI's host list instead (veto_known_app).
+ * Fifteen minutes of share-like records: reported under an unknown name, refused under an
+ * application's.
+ */
+static int tls_share_like(const char *sni)
+{
+	static const unsigned gap_s[] = { 21, 34, 12, 40, 27, 18, 33, 25, 15, 38, 22, 29, 17, 36, 24,
+					   31, 14, 28, 35, 19, 26, 39, 16, 30, 23, 37, 20, 32, 13, 41 };
+	uint8_t hello[300], rec[200];
+	size_t n = tls_hello(hello, sni);
+	conn c = pool_conn();
+	int before = sink.n;
+	uint64_t since_push = 0;
+	static unsigned run;
+
+	c.sport = 443;
+	c.cport = (uint16_t)(50000 + run);
+	c.ts += (uint64_t)run++ * 3600 * 1000000u; /* each session an hour after the last */
+	handshake(eng, &c);
+	send_bytes(eng, &c, 1, hello, n, 1000);
+	send_bytes(eng, &c, 0, "\x16\x03\x03\x00\x04\x02\x00\x00\x00", 9, 20000);
+	for (size_t i = 0; i < sizeof gap_s / sizeof gap_s[0]; i++) {
+		size_t len = 110 + (i * 7) % 40;
+
+		memset(rec, 0x42, sizeof rec);
+		rec[0] = 0x17, rec[1] = 3, rec[2] = 3, rec[3] = 0, rec[4] = (uint8_t)(len - 5);
+		send_bytes(eng, &c, 1, rec, len, (uint64_t)gap_s[i] * 1000000u);
+		since_push += gap_s[i];
+		if (since_push >= 45) { /* a new job: the pool pushes after a quiet spell */
+			rec[4] = 200 - 5;
+			send_bytes(eng, &c, 0, rec, 200, 300000);
+			since_push = 0;
+		}
+	}
+	fin(eng, &c);
+	mt_engine_flush(eng);
+	return sink.n - before;
+}
+
+START_TEST(test_tls_known_app_veto)
+{
+	const mt_engine_stats *st = mt_engine_stats_get(eng);
+
+	ck_assert_int_ge(tls_share_like("pool.unknown-host.example"), 1);
+	ck_assert_uint_eq(st->app_vetoed, 0);
+	ck_assert_ptr_nonnull(strstr(sink.rec[sink.n - 1], "\"protocol\":\"behaviour\""));
+	ck_assert_ptr_nonnull(strstr(sink.rec[sink.n - 1], "pool.unknown-host.example"));
+	ck_assert_int_eq(tls_share_like("mmg.whatsapp.net"), 0);
+	ck_assert_uint_eq(st->app_vetoed, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine_engine");
@@ -753,6 +808,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_dns_ttl_expired);
 	tcase_add_test(tc, test_dns_cache_off);
 	tcase_add_test(tc, test_frames_batch_same_records);
+	tcase_add_test(tc, test_tls_known_app_veto);
 	suite_add_tcase(s, tc);
 	return s;
 }

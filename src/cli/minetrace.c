@@ -544,7 +544,8 @@ static void print_stats(const mt_engine *e, const mt_detect_reg *reg, double sec
 	fprintf(stderr, "minetrace: stats: flows_inspected=%" PRIu64 " ndpi_flows=%" PRIu64
 		" ndpi_packets=%" PRIu64 " detector_calls=%" PRIu64 "\n", st->flows_inspected,
 		st->ndpi_flows, st->ndpi_packets, st->detector_calls);
-	fprintf(stderr, "minetrace: stats: ndpi_dropped=%" PRIu64 "\n", st->ndpi_dropped);
+	fprintf(stderr, "minetrace: stats: ndpi_dropped=%" PRIu64 " app_vetoed=%" PRIu64 "\n", st->ndpi_dropped,
+		st->app_vetoed);
 	for (i = 0; i < (int)reg->n; i++)
 		fprintf(stderr, "minetrace: stats:   detector.%s calls=%" PRIu64 " detected=%" PRIu64
 			" excluded=%" PRIu64 " prefiltered=%" PRIu64 "\n", reg->det[i]->name, st->det_calls[i],

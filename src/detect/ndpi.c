@@ -338,6 +338,31 @@ void mt_ndpi_set_max_packets(mt_ndpi *n, uint32_t max)
 		n->max_packets = max == 0 ? 1 : max > UINT16_MAX ? UINT16_MAX : max;
 }
 
+int mt_ndpi_host_app(mt_ndpi *n, const char *host, size_t len, char *app, size_t applen)
+{
+	ndpi_protocol_match_result res;
+	char buf[256];
+	const char *name;
+	int id;
+
+	if (app && applen)
+		app[0] = '\0';
+	if (!n || !n->mod || !host || len == 0 || len >= sizeof buf)
+		return 0;
+	for (size_t i = 0; i < len; i++) /* the automaton holds lower-case names */
+		buf[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] - 'A' + 'a' : host[i]);
+	buf[len] = '\0';
+	memset(&res, 0, sizeof res);
+	id = ndpi_match_string_subprotocol(n->mod, buf, (u_int)len, &res);
+	if (id <= NDPI_PROTOCOL_UNKNOWN || id == NDPI_PROTOCOL_MINING ||
+	    res.protocol_category == CUSTOM_CATEGORY_MINING)
+		return 0;
+	name = ndpi_get_proto_name(n->mod, (u_int16_t)id);
+	if (app && applen && name)
+		copy_str(app, applen, name, strlen(name));
+	return 1;
+}
+
 void mt_ndpi_result(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info)
 {
 	if (!n || !f || !info)

@@ -71,6 +71,13 @@ void mt_ndpi_set_labels_only(mt_ndpi *n, int on);
  */
 void mt_ndpi_set_max_packets(mt_ndpi *n, uint32_t max);
 
+/*
+ * 1 when nDPI's host list names host (a TLS server name, an HTTP Host) as a known application
+ * that is not mining, with its name in app; else 0. The same automaton nDPI matches SNIs with,
+ * asked without a flow (for flows nDPI was not given).
+ */
+int mt_ndpi_host_app(mt_ndpi *n, const char *host, size_t len, char *app, size_t applen);
+
 /* Fills *info from nDPI's state of the flow now (after mt_ndpi_feed returned 1, say). */
 void mt_ndpi_result(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info);
 

@@ -55,6 +55,14 @@ void mt_ndpi_set_max_packets(mt_ndpi *n, uint32_t max)
 	(void)n, (void)max;
 }
 
+int mt_ndpi_host_app(mt_ndpi *n, const char *host, size_t len, char *app, size_t applen)
+{
+	(void)n, (void)host, (void)len;
+	if (app && applen)
+		app[0] = '\0';
+	return 0;
+}
+
 void mt_ndpi_giveup(mt_ndpi *n, mt_ndpi_flow *f, mt_ndpi_info *info)
 {
 	(void)n, (void)f;

@@ -588,6 +588,28 @@ static void det_prune(mt_engine *e, fstate *fs)
  * they wrote something; the first to answer MT_DETECTED owns the flow and,
  * from then on, is the only one asked.
  */
+/*
+ * A detector that reads nDPI's labels to leave known applications alone (MT_WANT_LABELS:
+ * behaviour) may identify a flow nDPI never saw (a TLS client is not given to nDPI, see
+ * wants_labels). Its server name is then matched against nDPI's host list, as nDPI would have
+ * matched the SNI: a known application that is not mining refuses the identification (counted).
+ */
+static int veto_known_app(mt_engine *e, const fstate *fs, const char *detector)
+{
+	char app[64];
+	size_t n;
+
+	if (!e->ndpi || !fs->ev || fs->lbl) /* labelled by nDPI: the detector judged the labels */
+		return 0;
+	n = strnlen(fs->ev->pool_host, sizeof fs->ev->pool_host);
+	if (!n || !mt_ndpi_host_app(e->ndpi, fs->ev->pool_host, n, app, sizeof app))
+		return 0;
+	e->st.app_vetoed++;
+	mt_debug("%s: not reported: %.*s is %s by nDPI's host list", detector, (int)n,
+		 fs->ev->pool_host, app);
+	return 1;
+}
+
 static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 			  const mt_pkt_view *pv)
 {
@@ -652,6 +674,8 @@ static void run_detectors(mt_engine *e, mt_flow *f, fstate *fs, uint32_t mask,
 			memcpy(fs->ev, ev, sizeof(*fs->ev));
 			fs->ev_writer = i;
 		}
+		if (ans == MT_DETECTED && fs->owner < 0 && (d->wants & MT_WANT_LABELS) && veto_known_app(e, fs, d->name))
+			ans = MT_EXCLUDED;
 		if (ans == MT_DETECTED) {
 			if (fs->owner < 0) {
 				if (fs->ev->event == MT_EVENT_NONE)

@@ -70,6 +70,7 @@ typedef struct mt_engine_stats {
 	uint64_t stage_ns[MT_ENGINE_STAGES]; /* estimated ns per stage (sampled x MT_ENGINE_STAGE_SAMPLE) */
 	uint64_t stage_samples;  /* packets timed */
 	uint64_t ndpi_dropped;   /* flows whose nDPI state went early: no detector left to use its labels */
+	uint64_t app_vetoed;     /* identifications refused: the server name is a known application (see veto_known_app) */
 	uint64_t enrich_lookups; /* flows whose two ends were looked up in the attribution databases */
 } mt_engine_stats;
 
