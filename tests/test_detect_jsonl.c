@@ -15,7 +15,7 @@ typedef struct rec {
 	int nobj;
 	int foreign;
 	int not_mine;
-	int excluded;     /* what line_excluded answers */
+	uint8_t excluded;  /* the detector's flag the framing watches */
 	int exclude_on_nm; /* not_mine excludes (a detector that has not detected) */
 } rec;
 
@@ -50,15 +50,27 @@ static void on_not_mine(void *ctx)
 		r->excluded = 1;
 }
 
-static int is_excluded(void *ctx)
-{
-	return ((rec *)ctx)->excluded;
-}
-
 static const mt_jsonl_ops ops = {
 	.max_line = 64, .max_tokens = 16, .max_depth = 4, .max_bad = 2, .long_foreign = 1,
-	.object = on_obj, .foreign = on_foreign, .not_mine = on_not_mine, .excluded = is_excluded,
+	.object = on_obj, .foreign = on_foreign, .not_mine = on_not_mine,
 };
+
+/* The client's stream as s[0, len) (the server's empty), with a hole at gap (0: none). */
+static void proc(rec *r, mt_jsonl_dir *d, const uint8_t *s, uint32_t len, uint32_t gap, int midstream,
+		 int fin)
+{
+	mt_flow_view fv;
+	mt_jsonl_dir ds[2] = { *d, { 0 } };
+
+	memset(&fv, 0, sizeof fv);
+	fv.data[0] = s;
+	fv.len[0] = len;
+	fv.gap_off[0] = gap;
+	fv.midstream[0] = (uint8_t)midstream;
+	fv.fin[0] = (uint8_t)fin;
+	mt_jsonl_process(&ops, r, ds, &fv, &r->excluded);
+	*d = ds[0];
+}
 
 /* Feeds s as one direction's stream growing by step bytes per call. */
 static void feed(rec *r, mt_jsonl_dir *d, const char *s, size_t step, int midstream, int fin)
@@ -66,7 +78,7 @@ static void feed(rec *r, mt_jsonl_dir *d, const char *s, size_t step, int midstr
 	size_t n = strlen(s);
 
 	for (size_t len = step < n ? step : n;; len = len + step < n ? len + step : n) {
-		mt_jsonl_process(&ops, r, d, 0, (const uint8_t *)s, (uint32_t)len, 0, midstream,
+		proc(r, d, (const uint8_t *)s, (uint32_t)len, 0, midstream,
 				 fin && len == n);
 		if (len == n)
 			break;
@@ -183,10 +195,10 @@ START_TEST(hole_resyncs)
 	rec r = { 0 };
 	mt_jsonl_dir d = { 0 };
 
-	mt_jsonl_process(&ops, &r, &d, 0, (const uint8_t *)s, (uint32_t)strlen(s), 0, 0, 0);
+	proc(&r, &d, (const uint8_t *)s, (uint32_t)strlen(s), 0, 0, 0);
 	ck_assert_int_eq(r.nobj, 1);
 	/* a hole at offset 18 (inside the second line): that line is lost, the next one counts */
-	mt_jsonl_process(&ops, &r, &d, 0, (const uint8_t *)t, (uint32_t)strlen(t), 18, 0, 0);
+	proc(&r, &d, (const uint8_t *)t, (uint32_t)strlen(t), 18, 0, 0);
 	ck_assert_int_eq(r.nobj, 2);
 	ck_assert_str_eq(r.objs[1], "{\"id\":4}");
 	ck_assert_int_eq(r.not_mine, 0);
@@ -226,16 +238,16 @@ START_TEST(shrink_and_truncations)
 		memcpy(b, s, k);
 		memset(&r, 0, sizeof r);
 		memset(&d, 0, sizeof d);
-		mt_jsonl_process(&ops, &r, &d, 0, (const uint8_t *)b, (uint32_t)k, 0, 0, 1);
+		proc(&r, &d, (const uint8_t *)b, (uint32_t)k, 0, 0, 1);
 		ck_assert_int_le(r.nobj, 2);
 		free(b);
 	}
 	/* a stream that shrinks is refused */
 	memset(&r, 0, sizeof r);
 	memset(&d, 0, sizeof d);
-	mt_jsonl_process(&ops, &r, &d, 0, (const uint8_t *)s, (uint32_t)n, 0, 0, 0);
+	proc(&r, &d, (const uint8_t *)s, (uint32_t)n, 0, 0, 0);
 	ck_assert_int_eq(r.nobj, 2);
-	mt_jsonl_process(&ops, &r, &d, 0, (const uint8_t *)s, 3, 0, 0, 0);
+	proc(&r, &d, (const uint8_t *)s, 3, 0, 0, 0);
 	ck_assert_uint_eq(d.done, 1);
 	ck_assert_int_eq(r.nobj, 2);
 }

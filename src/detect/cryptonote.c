@@ -879,14 +879,18 @@ static void flush(struct ctx *c)
 
 /* ---- the grammar ------------------------------------------------------ */
 
-static void not_mine(struct ctx *c)
+/* Also the framing's callbacks (detect/jsonl.h): ctx is a struct ctx. */
+static void not_mine(void *ctx)
 {
+	struct ctx *c = ctx;
+
 	if (!c->st->detected)
 		c->st->excluded = 1;
 }
 
-static void foreign_msg(struct ctx *c)
+static void foreign_msg(void *ctx)
 {
+	struct ctx *c = ctx;
 	cn_state *st = c->st;
 
 	if (st->foreign < UINT8_MAX)
@@ -1127,21 +1131,6 @@ static void line_object(void *ctx, int dir, const uint8_t *p, uint32_t off, uint
 	on_object(ctx, &m, dir, first_msg);
 }
 
-static void line_foreign(void *ctx)
-{
-	foreign_msg(ctx);
-}
-
-static void line_not_mine(void *ctx)
-{
-	not_mine(ctx);
-}
-
-static int line_excluded(void *ctx)
-{
-	return ((struct ctx *)ctx)->st->excluded;
-}
-
 _Static_assert(MT_CN_MAX_TOKENS <= MT_JSONL_MAX_TOKENS, "a line's tokens live in jsonl.c's array");
 
 static const mt_jsonl_ops line_ops = {
@@ -1151,18 +1140,9 @@ static const mt_jsonl_ops line_ops = {
 	.max_bad = MT_CN_MAX_BAD_LINES,
 	.long_foreign = 0,
 	.object = line_object,
-	.foreign = line_foreign,
-	.not_mine = line_not_mine,
-	.excluded = line_excluded,
+	.foreign = foreign_msg,
+	.not_mine = not_mine,
 };
-
-static void process_dir(struct ctx *c, int dir)
-{
-	const mt_flow_view *fv = c->fv;
-
-	mt_jsonl_process(&line_ops, c, &c->st->d[dir], dir, fv->data[dir], fv->len[dir], fv->gap_off[dir],
-			 fv->midstream[dir], fv->fin[dir]);
-}
 
 /*
  * The engine drops a flow's partial evidence when a detector answers
@@ -1193,8 +1173,7 @@ static int cn_on_packet(void *global, void *state, const mt_flow_view *fv, const
 			return exclude(ev);
 	} else {
 		/* requests before replies when both directions grew */
-		process_dir(&c, 0);
-		process_dir(&c, 1);
+		mt_jsonl_process(&line_ops, &c, st->d, fv, &st->excluded);
 	}
 	if (st->detected) {
 		/* A request alone is the weakest rule: hold it until the pool has said

@@ -66,9 +66,9 @@ static void on_line(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir *ds, int di
 
 /* Parses the complete lines in [off, end). */
 static void scan_lines(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir *ds, int dir,
-		       const uint8_t *data, uint32_t end)
+		       const uint8_t *data, uint32_t end, const uint8_t *excluded)
 {
-	while (!ds->done && !ops->excluded(ctx) && ds->off < end) {
+	while (!ds->done && !*excluded && ds->off < end) {
 		uint32_t from = ds->scan > ds->off ? ds->scan : ds->off;
 		const uint8_t *nl = NULL;
 		uint32_t s0, e;
@@ -82,7 +82,7 @@ static void scan_lines(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir *ds, int
 				k++;
 			if (k < end && data[k] != '{') {
 				ops->not_mine(ctx);
-				if (ops->excluded(ctx))
+				if (*excluded)
 					return;
 			}
 		}
@@ -114,9 +114,13 @@ static void scan_lines(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir *ds, int
 	}
 }
 
-void mt_jsonl_process(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir *ds, int dir,
-		      const uint8_t *data, uint32_t len, uint32_t g, int midstream, int fin)
+/* One direction (see mt_jsonl_process). */
+static void process_dir(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir *ds, const mt_flow_view *fv,
+			int dir, const uint8_t *excluded)
 {
+	const uint8_t *data = fv->data[dir];
+	uint32_t len = fv->len[dir], g = fv->gap_off[dir];
+
 	if (ds->done || !data || len == 0)
 		return;
 	if (len < ds->off) { /* the stream never shrinks; refuse to guess */
@@ -125,23 +129,23 @@ void mt_jsonl_process(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir *ds, int 
 	}
 	if (!ds->seen) {
 		ds->seen = 1;
-		if (midstream)
+		if (fv->midstream[dir])
 			ds->resync = 1; /* capture began mid-connection: the first line may be a fragment */
 	}
 	if (g != 0 && g != ds->gap_seen) {
 		ds->gap_seen = g;
 		if (g >= ds->off && g <= len) {
 			/* lines wholly before the hole stand; the one across it is lost */
-			scan_lines(ops, ctx, ds, dir, data, g);
-			if (ds->done || ops->excluded(ctx))
+			scan_lines(ops, ctx, ds, dir, data, g, excluded);
+			if (ds->done || *excluded)
 				return;
 			ds->off = g;
 			ds->scan = g;
 			ds->resync = 1;
 		}
 	}
-	scan_lines(ops, ctx, ds, dir, data, len);
-	if (!ds->done && !ops->excluded(ctx) && fin && !ds->tail_done && ds->off < len) {
+	scan_lines(ops, ctx, ds, dir, data, len, excluded);
+	if (!ds->done && !*excluded && fv->fin[dir] && !ds->tail_done && ds->off < len) {
 		/* the sender closed after a message without its newline: complete if it parses */
 		ds->tail_done = 1;
 		if (!mt_jsonl_blank(data + ds->off, len - ds->off))
@@ -149,4 +153,11 @@ void mt_jsonl_process(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir *ds, int 
 		ds->off = len;
 		ds->scan = len;
 	}
+}
+
+void mt_jsonl_process(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir ds[2], const mt_flow_view *fv,
+		      const uint8_t *excluded)
+{
+	process_dir(ops, ctx, &ds[0], fv, 0, excluded);
+	process_dir(ops, ctx, &ds[1], fv, 1, excluded);
 }

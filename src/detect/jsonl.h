@@ -2,6 +2,7 @@
 #ifndef MT_DETECT_JSONL_H
 #define MT_DETECT_JSONL_H
 
+#include "detect/detector.h"
 #include "util/json.h"
 
 #include <stddef.h>
@@ -36,7 +37,6 @@ typedef struct mt_jsonl_ops {
 		       const mt_json_tok *t, int nt, int first_msg);
 	void (*foreign)(void *ctx);  /* JSON outside the grammar (too big): not proof of another protocol */
 	void (*not_mine)(void *ctx); /* this direction does not speak JSON lines */
-	int (*excluded)(void *ctx);  /* the detector has let the flow go: stop */
 } mt_jsonl_ops;
 
 static inline int mt_jsonl_is_ws(uint8_t c)
@@ -53,12 +53,13 @@ static inline int mt_jsonl_blank(const uint8_t *p, size_t n)
 }
 
 /*
- * Reads the complete lines of one direction that arrived since the last call: data/len the
- * direction's stream, gap_off the engine's latest hole offset (0 none), midstream when the capture
- * began inside the connection, fin when the sender closed (an unterminated last line is then
- * tried). Lines are bounds-checked against len; nothing is copied.
+ * Reads the complete lines that arrived since the last call, the client's first then the
+ * server's (requests before the replies to them): ds[2] each direction's reader, fv the flow
+ * (its streams, holes, mid-connection starts and FINs: an unterminated last line is tried at
+ * FIN). Stops as soon as *excluded, the detector's own flag, is set by a callback. Lines are
+ * bounds-checked against the stream lengths; nothing is copied.
  */
-void mt_jsonl_process(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir *ds, int dir,
-		      const uint8_t *data, uint32_t len, uint32_t gap_off, int midstream, int fin);
+void mt_jsonl_process(const mt_jsonl_ops *ops, void *ctx, mt_jsonl_dir ds[2], const mt_flow_view *fv,
+		      const uint8_t *excluded);
 
 #endif

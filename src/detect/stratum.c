@@ -1398,14 +1398,18 @@ static void on_reply(struct ctx *c, const struct msg *m, int dir, int iid, int i
 			   id_text_len(m, iid), id_text(m, iid), dialect_note(st));
 }
 
-static void not_mine(struct ctx *c)
+/* Also the framing's callbacks (detect/jsonl.h): ctx is a struct ctx. */
+static void not_mine(void *ctx)
 {
+	struct ctx *c = ctx;
+
 	if (!c->st->detected)
 		c->st->excluded = 1;
 }
 
-static void foreign_msg(struct ctx *c)
+static void foreign_msg(void *ctx)
 {
+	struct ctx *c = ctx;
 	stratum_state *st = c->st;
 
 	if (st->foreign < UINT8_MAX)
@@ -1472,21 +1476,6 @@ static void line_object(void *ctx, int dir, const uint8_t *p, uint32_t off, uint
 	on_object(ctx, &m, dir, first_msg);
 }
 
-static void line_foreign(void *ctx)
-{
-	foreign_msg(ctx);
-}
-
-static void line_not_mine(void *ctx)
-{
-	not_mine(ctx);
-}
-
-static int line_excluded(void *ctx)
-{
-	return ((struct ctx *)ctx)->st->excluded;
-}
-
 _Static_assert(MT_STRATUM_MAX_TOKENS <= MT_JSONL_MAX_TOKENS, "a line's tokens live in jsonl.c's array");
 
 static const mt_jsonl_ops line_ops = {
@@ -1496,18 +1485,9 @@ static const mt_jsonl_ops line_ops = {
 	.max_bad = MT_STRATUM_MAX_BAD_LINES,
 	.long_foreign = 0,
 	.object = line_object,
-	.foreign = line_foreign,
-	.not_mine = line_not_mine,
-	.excluded = line_excluded,
+	.foreign = foreign_msg,
+	.not_mine = not_mine,
 };
-
-static void process_dir(struct ctx *c, int dir)
-{
-	const mt_flow_view *fv = c->fv;
-
-	mt_jsonl_process(&line_ops, c, &c->st->d[dir], dir, fv->data[dir], fv->len[dir], fv->gap_off[dir],
-			 fv->midstream[dir], fv->fin[dir]);
-}
 
 static int stratum_on_packet(void *global, void *state, const mt_flow_view *fv,
 			     const mt_pkt_view *pv, mt_evidence *ev)
@@ -1525,8 +1505,7 @@ static int stratum_on_packet(void *global, void *state, const mt_flow_view *fv,
 		return st->detected ? MT_DETECTED : MT_EXCLUDED;
 	}
 	/* requests before replies when both directions grew */
-	process_dir(&c, 0);
-	process_dir(&c, 1);
+	mt_jsonl_process(&line_ops, &c, st->d, fv, &st->excluded);
 	if (st->detected) {
 		/* A request alone is the weakest rule: hold it until the server has said
 		 * something (or nothing, by the end), so the first record tells the most. */
