@@ -151,17 +151,6 @@ struct msg {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static uint8_t lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c - 'A' + 'a') : c;
@@ -232,7 +221,7 @@ static int is_hex_n(const struct msg *m, int i, uint32_t minlen, uint32_t maxlen
 	if (n < minlen || n > maxlen)
 		return 0;
 	for (uint32_t k = 0; k < n; k++)
-		if (hexval(p[k]) < 0)
+		if (mt_json_hexval(p[k]) < 0)
 			return 0;
 	return 1;
 }
@@ -320,7 +309,7 @@ static size_t addr_len(const char *p, size_t n)
 		return k;
 	if (n >= 42 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		for (k = 2; k < 42; k++)
-			if (hexval((uint8_t)p[k]) < 0)
+			if (mt_json_hexval((uint8_t)p[k]) < 0)
 				return 0;
 		if (n == 42 || !((p[42] >= '0' && p[42] <= '9') || (lower((uint8_t)p[42]) >= 'a' && lower((uint8_t)p[42]) <= 'z')))
 			return 42;
@@ -352,7 +341,7 @@ static int payment_id(const char *p, size_t n)
 	if (n != 16 && n != 64)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (hexval((uint8_t)p[i]) < 0)
+		if (mt_json_hexval((uint8_t)p[i]) < 0)
 			return 0;
 	return 1;
 }
@@ -763,16 +752,16 @@ static int target_difficulty(const uint8_t *p, uint32_t n, int yada, double *dif
 	uint64_t t = 0;
 
 	for (uint32_t k = 0; k < n; k++)
-		if (hexval(p[k]) < 0)
+		if (mt_json_hexval(p[k]) < 0)
 			return -1;
 	if (yada) {
 		if (n < 1 || n > 16)
 			return -1;
 		for (uint32_t k = 0; k < n; k++)
-			t = t << 4 | (uint64_t)hexval(p[k]);
+			t = t << 4 | (uint64_t)mt_json_hexval(p[k]);
 	} else if (n == 8 || n == 16) {
 		for (uint32_t k = n / 2; k-- > 0;) /* little-endian bytes */
-			t = t << 8 | (uint64_t)(hexval(p[2 * k]) << 4 | hexval(p[2 * k + 1]));
+			t = t << 8 | (uint64_t)(mt_json_hexval(p[2 * k]) << 4 | mt_json_hexval(p[2 * k + 1]));
 		if (n == 8) {
 			if (t == 0)
 				return -1;

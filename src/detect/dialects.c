@@ -178,17 +178,6 @@ struct msg {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int type_at(const struct msg *m, int i)
 {
 	return i >= 0 && i < m->n ? m->t[i].type : MT_JSON_NONE;
@@ -222,7 +211,7 @@ static int is_hex_n(const struct msg *m, int i, uint32_t minlen, uint32_t maxlen
 	if (n < minlen || n > maxlen)
 		return 0;
 	for (uint32_t k = 0; k < n; k++)
-		if (hexval(p[k]) < 0)
+		if (mt_json_hexval(p[k]) < 0)
 			return 0;
 	return 1;
 }
@@ -415,7 +404,7 @@ static void login_evidence(struct ctx *c, const struct msg *m)
 		int k = is_str(m, ik) ? mt_json_str(m->s, &m->t[ik], buf, sizeof buf) : -1;
 		int h = 0;
 
-		while (h < k && hexval((uint8_t)buf[h]) >= 0)
+		while (h < k && mt_json_hexval((uint8_t)buf[h]) >= 0)
 			h++;
 		if (h >= 60 && (h == k || buf[h] == '.'))
 			set_login(ev, m, ik);
@@ -845,7 +834,7 @@ static int iron_message(struct ctx *c, const struct msg *m, int dir, enum method
 		if (!is_obj(m, ib) || !is_hex_n(m, it, 1, 64) || !take_dialect(st, D_IRONFISH))
 			return 0;
 		for (uint32_t k = 0; k < m->t[it].len; k++)
-			t = t * 16 + hexval(m->s[m->t[it].start + k]);
+			t = t * 16 + mt_json_hexval(m->s[m->t[it].start + k]);
 		st->grammar = 1;
 		st->cur_hashes = t > 0 ? 0x1p256 / t : 0; /* a hash at or under the target is a share */
 		st->target = m->at;

@@ -119,17 +119,6 @@ struct msg {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int type_at(const struct msg *m, int i)
 {
 	return i >= 0 && i < m->n ? m->t[i].type : MT_JSON_NONE;
@@ -164,7 +153,7 @@ static int is_0xhex(const struct msg *m, int i, uint32_t minlen, uint32_t maxlen
 	if (n < minlen || n > maxlen)
 		return 0;
 	for (uint32_t k = 0; k < n; k++)
-		if (hexval(p[k]) < 0)
+		if (mt_json_hexval(p[k]) < 0)
 			return 0;
 	return 1;
 }
@@ -176,7 +165,7 @@ static double hex_double(const struct msg *m, int i)
 	double v = 0;
 
 	for (uint32_t k = 0; k + 2 < m->t[i].len; k++)
-		v = v * 16.0 + hexval(p[k]);
+		v = v * 16.0 + mt_json_hexval(p[k]);
 	return v;
 }
 
@@ -286,7 +275,7 @@ static int is_address(const char *p, size_t n)
 	if (n != 42 || p[0] != '0' || (p[1] != 'x' && p[1] != 'X'))
 		return 0;
 	for (size_t i = 2; i < n; i++)
-		if (hexval((uint8_t)p[i]) < 0)
+		if (mt_json_hexval((uint8_t)p[i]) < 0)
 			return 0;
 	return 1;
 }

@@ -289,17 +289,6 @@ struct rsum {
 
 /* ---- bytes ------------------------------------------------------------ */
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int lower(int c)
 {
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
@@ -348,7 +337,7 @@ static int prefix_ci(const uint8_t *p, size_t n, const char *lit)
 static int all_hex(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (hexval(p[i]) < 0)
+		if (mt_json_hexval(p[i]) < 0)
 			return 0;
 	return 1;
 }
@@ -375,11 +364,11 @@ static double hex256(struct span s, int le)
 		if (s.n % 2)
 			return 0;
 		for (size_t i = s.n; i >= 2; i -= 2)
-			v = v * 256.0 + (hexval(s.p[i - 2]) * 16 + hexval(s.p[i - 1]));
+			v = v * 256.0 + (mt_json_hexval(s.p[i - 2]) * 16 + mt_json_hexval(s.p[i - 1]));
 		return v;
 	}
 	for (size_t i = 0; i < s.n; i++)
-		v = v * 16.0 + hexval(s.p[i]);
+		v = v * 16.0 + mt_json_hexval(s.p[i]);
 	return v;
 }
 
@@ -399,7 +388,7 @@ static double bits_target(struct span s)
 	if (s.n != 8 || !all_hex(s.p, 8))
 		return 0;
 	for (int i = 0; i < 8; i++)
-		v = v << 4 | (uint32_t)hexval(s.p[i]);
+		v = v << 4 | (uint32_t)mt_json_hexval(s.p[i]);
 	t = (double)(v & 0x007fffffu);
 	for (e = (int)(v >> 24); e > 3; e--)
 		t *= 256.0;
@@ -1776,10 +1765,10 @@ static int chunk_line(const uint8_t *d, uint32_t p, uint32_t end, uint32_t *size
 
 	if (!nl)
 		return end - p > 256 ? -1 : 0;
-	while (d + i < nl && hexval(d[i]) >= 0) {
+	while (d + i < nl && mt_json_hexval(d[i]) >= 0) {
 		if (++digits > 7)
 			return -1; /* over 256 MiB: not a miner's */
-		v = v << 4 | (uint32_t)hexval(d[i]);
+		v = v << 4 | (uint32_t)mt_json_hexval(d[i]);
 		i++;
 	}
 	if (digits == 0 || (d + i < nl && d[i] != ';' && d[i] != '\r' && d[i] != ' ' && d[i] != '\t'))

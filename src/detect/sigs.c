@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/json.h"
+
 /*
  * Formats: signatures/README.md. Every line of every file is checked (UTF-8,
  * no NUL, no control character, at most MT_SIGS_MAX_LINE bytes, fields of the
@@ -1082,16 +1084,6 @@ static void parse_method(struct pctx *c, unsigned long line, char *text)
 
 /* ---- p2p-magics.txt: HEX NETWORK COIN ---- */
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = lower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 static void parse_magic(struct pctx *c, unsigned long line, char *text)
 {
 	mt_sigs *s = c->s;
@@ -1108,7 +1100,7 @@ static void parse_magic(struct pctx *c, unsigned long line, char *text)
 		return;
 	}
 	for (int i = 0; i < 8; i++) {
-		int d = hexval(f[0][i]);
+		int d = mt_json_hexval((uint8_t)f[0][i]);
 		if (d < 0) {
 			problem(c, line, "bad magic '%.20s': exactly 8 hex digits, as the bytes appear on the wire (f9beb4d9)", f[0]);
 			return;

@@ -182,17 +182,6 @@ struct msg {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int type_at(const struct msg *m, int i)
 {
 	return i >= 0 && i < m->n ? m->t[i].type : MT_JSON_NONE;
@@ -230,7 +219,7 @@ static int is_hex_n(const struct msg *m, int i, uint32_t minlen, uint32_t maxlen
 	if (n < minlen || n > maxlen)
 		return 0;
 	for (uint32_t k = 0; k < n; k++)
-		if (hexval(p[k]) < 0)
+		if (mt_json_hexval(p[k]) < 0)
 			return 0;
 	return 1;
 }
@@ -260,7 +249,7 @@ static double target_hashes_n(const struct msg *m, int i, uint32_t minlen)
 		n -= 2;
 	}
 	for (uint32_t k = 0; k < n; k++)
-		t = t * 16 + hexval(p[k]);
+		t = t * 16 + mt_json_hexval(p[k]);
 	return t > 0 ? 0x1p256 / t : 0;
 }
 
@@ -462,7 +451,7 @@ static double hex_value(const struct msg *m, int i)
 		n -= 2;
 	}
 	for (uint32_t k = 0; k < n; k++)
-		v = v * 16 + hexval(p[k]);
+		v = v * 16 + mt_json_hexval(p[k]);
 	return v;
 }
 
@@ -500,7 +489,7 @@ static int looks_like_address(const char *p, size_t n)
 		return 0;
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		for (size_t i = 2; i < n; i++)
-			if (hexval((uint8_t)p[i]) < 0)
+			if (mt_json_hexval((uint8_t)p[i]) < 0)
 				return 0;
 		return 1;
 	}
@@ -716,7 +705,7 @@ static size_t hex_decode(const uint8_t *h, size_t hlen, uint8_t *out, size_t cap
 	size_t n = 0;
 
 	for (size_t i = 0; hlen - i >= 2 && n < cap; i += 2) {
-		int a = hexval(h[i]), b = hexval(h[i + 1]);
+		int a = mt_json_hexval(h[i]), b = mt_json_hexval(h[i + 1]);
 
 		if (a < 0 || b < 0)
 			break;

@@ -34,17 +34,6 @@ static int is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Scans a string whose opening quote is at s[i]. On success *end is the
  * index of the closing quote and *esc tells whether a backslash occurred.
@@ -73,7 +62,7 @@ static int scan_string(const uint8_t *s, size_t len, size_t i, size_t *end, int 
 				if (len - i < 6)
 					return MT_JSON_E_SYNTAX;
 				for (size_t k = 2; k < 6; k++)
-					if (hexval(s[i + k]) < 0)
+					if (mt_json_hexval(s[i + k]) < 0)
 						return MT_JSON_E_SYNTAX;
 				i += 6;
 				continue;
@@ -364,7 +353,7 @@ unicode:
 		return -1;
 	cp = 0;
 	for (size_t k = 2; k < 6; k++) {
-		int h = hexval(s[p + k]);
+		int h = mt_json_hexval(s[p + k]);
 
 		if (h < 0)
 			return -1;
@@ -379,7 +368,7 @@ unicode:
 		if (end - p < 6 || s[p] != '\\' || s[p + 1] != 'u')
 			return -1;
 		for (size_t k = 2; k < 6; k++) {
-			int h = hexval(s[p + k]);
+			int h = mt_json_hexval(s[p + k]);
 
 			if (h < 0)
 				return -1;

@@ -72,4 +72,16 @@ int mt_json_i64(const uint8_t *s, const mt_json_tok *t, int64_t *v);
 int mt_json_u64(const uint8_t *s, const mt_json_tok *t, uint64_t *v);
 int mt_json_double(const uint8_t *s, const mt_json_tok *t, double *v);
 
+/* A hex digit's value (either case), or -1: \u escapes and the hex strings of the protocols. */
+static inline int mt_json_hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif
