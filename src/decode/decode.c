@@ -911,18 +911,20 @@ static const char *const other_names[MT_OTHER__COUNT] = {
 	[MT_OTHER_OTHER_L4] = "other_l4",
 };
 
+/* names[i], or "unknown" out of range. */
+static const char *name_of(const char *const *names, int n, int i)
+{
+	return i < 0 || i >= n || !names[i] ? "unknown" : names[i];
+}
+
 const char *mt_decode_reason_name(int reason)
 {
-	if (reason < 0 || reason >= MT_DEC__COUNT || !reason_names[reason])
-		return "unknown";
-	return reason_names[reason];
+	return name_of(reason_names, MT_DEC__COUNT, reason);
 }
 
 const char *mt_decode_other_name(int other)
 {
-	if (other < 0 || other >= MT_OTHER__COUNT || !other_names[other])
-		return "unknown";
-	return other_names[other];
+	return name_of(other_names, MT_OTHER__COUNT, other);
 }
 
 static const char *const tunnel_names[MT_TUN__COUNT] = {
@@ -937,7 +939,5 @@ static const char *const tunnel_names[MT_TUN__COUNT] = {
 
 const char *mt_decode_tunnel_name(int tunnel)
 {
-	if (tunnel < 0 || tunnel >= MT_TUN__COUNT || !tunnel_names[tunnel])
-		return "unknown";
-	return tunnel_names[tunnel];
+	return name_of(tunnel_names, MT_TUN__COUNT, tunnel);
 }
