@@ -229,16 +229,12 @@ static int is_hex64(const struct msg *m, int i, int allow0x)
 	return is_hex_n(m, i, 64, 64, allow0x);
 }
 
-/*
- * Hashes per share of a 256-bit big-endian target (ZIP 301 mining.set_target; EthereumStratum's
- * boundary; KawPow's job target; EIP-1571 mining.set target, sent without its leading zeros):
- * 2^256 / target. 0 unless the token is minlen to 64 hex digits (checked by is_hex_n).
- */
-static double target_hashes_n(const struct msg *m, int i, uint32_t minlen)
+/* The value of a hex string of minlen to 64 digits (optional 0x) as a double; 0 if it is not one. */
+static double hex_value_n(const struct msg *m, int i, uint32_t minlen)
 {
 	const uint8_t *p;
 	uint32_t n;
-	double t = 0;
+	double v = 0;
 
 	if (!is_hex_n(m, i, minlen, 64, 1))
 		return 0;
@@ -249,7 +245,24 @@ static double target_hashes_n(const struct msg *m, int i, uint32_t minlen)
 		n -= 2;
 	}
 	for (uint32_t k = 0; k < n; k++)
-		t = t * 16 + mt_json_hexval(p[k]);
+		v = v * 16 + mt_json_hexval(p[k]);
+	return v;
+}
+
+static double hex_value(const struct msg *m, int i)
+{
+	return hex_value_n(m, i, 1);
+}
+
+/*
+ * Hashes per share of a 256-bit big-endian target (ZIP 301 mining.set_target; EthereumStratum's
+ * boundary; KawPow's job target; EIP-1571 mining.set target, sent without its leading zeros):
+ * 2^256 / target. 0 unless the token is minlen to 64 hex digits (checked by is_hex_n).
+ */
+static double target_hashes_n(const struct msg *m, int i, uint32_t minlen)
+{
+	double t = hex_value_n(m, i, minlen);
+
 	return t > 0 ? 0x1p256 / t : 0;
 }
 
@@ -433,26 +446,6 @@ static void raise_conf(struct ctx *c, double conf, const char *fmt, ...)
 static const char *dialect_note(const stratum_state *st)
 {
 	return st->es2 ? " (EthereumStratum/2.0.0)" : "";
-}
-
-/* The value of a hex string (1 to 64 digits, optional 0x) as a double; 0 if it is not one. */
-static double hex_value(const struct msg *m, int i)
-{
-	const uint8_t *p;
-	uint32_t n;
-	double v = 0;
-
-	if (!is_hex_n(m, i, 1, 64, 1))
-		return 0;
-	p = m->s + m->t[i].start;
-	n = m->t[i].len;
-	if (n >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-		p += 2;
-		n -= 2;
-	}
-	for (uint32_t k = 0; k < n; k++)
-		v = v * 16 + mt_json_hexval(p[k]);
-	return v;
 }
 
 static void set_eth(struct ctx *c)
