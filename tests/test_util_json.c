@@ -146,6 +146,27 @@ static const struct bad invalid_docs[] = {
 	{ "\xa0{}", MT_JSON_E_SYNTAX },
 };
 
+START_TEST(test_tok_hash_and_hexval)
+{
+	/* [1,"1",1,"1 "]: an id's hash follows its type and exact text */
+	const char *d = "[1,\"1\",1,\"1 \"]";
+	mt_json_tok t[8];
+	int n = mt_json_parse((const uint8_t *)d, strlen(d), t, 8, 4);
+	const uint8_t *s = (const uint8_t *)d;
+
+	ck_assert_int_eq(n, 5);
+	ck_assert_uint_eq(mt_json_tok_hash(s, &t[1]), mt_json_tok_hash(s, &t[3]));
+	ck_assert_uint_ne(mt_json_tok_hash(s, &t[1]), mt_json_tok_hash(s, &t[2]));
+	ck_assert_uint_ne(mt_json_tok_hash(s, &t[2]), mt_json_tok_hash(s, &t[4]));
+	for (int c = 0; c < 256; c++) {
+		int want = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			   c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		ck_assert_int_eq(mt_json_hexval((uint8_t)c), want);
+	}
+}
+END_TEST
+
 START_TEST(test_valid)
 {
 	for (size_t i = 0; i < sizeof valid_docs / sizeof valid_docs[0]; i++) {
@@ -837,6 +858,7 @@ static Suite *json_suite(void)
 	tcase_add_test(tc, test_number_length);
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_token_cap);
+	tcase_add_test(tc, test_tok_hash_and_hexval);
 	tcase_add_test(tc, test_every_truncation);
 	tcase_add_test(tc, test_fuzz_mutations);
 	suite_add_tcase(s, tc);

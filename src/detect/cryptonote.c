@@ -250,20 +250,6 @@ static int valid_id(const struct msg *m, int i)
 	return ty == MT_JSON_NUMBER || ty == MT_JSON_STRING;
 }
 
-static uint64_t id_hash(const struct msg *m, int i)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-	const uint8_t *p = m->s + m->t[i].start;
-
-	h ^= m->t[i].type;
-	h *= 0x100000001b3ULL;
-	for (uint32_t k = 0; k < m->t[i].len; k++) {
-		h ^= p[k];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static int id_len(const struct msg *m, int i)
 {
 	return m->t[i].len > MT_CN_ID_TEXT ? MT_CN_ID_TEXT : (int)m->t[i].len;
@@ -903,7 +889,7 @@ static int on_request(struct ctx *c, const struct msg *m, int dir, enum method m
 	if (!valid_id(m, iid) || !request_shape(m, meth, ip))
 		return 0;
 	st->grammar = 1;
-	pend_add(st, id_hash(m, iid), (uint8_t)meth, dir);
+	pend_add(st, mt_json_tok_hash(m->s, m->t + iid), (uint8_t)meth, dir);
 	if (meth == M_LOGIN) {
 		if (!st->login.used)
 			st->login = m->at;
@@ -984,7 +970,7 @@ static void on_reply(struct ctx *c, const struct msg *m, int dir, int iid, int i
 	if (!valid_id(m, iid))
 		return; /* id null: an unsolicited error, nothing to pair */
 	ef = error_form(m, ie);
-	meth = pend_take(st, id_hash(m, iid), dir);
+	meth = pend_take(st, mt_json_tok_hash(m->s, m->t + iid), dir);
 	switch (meth) {
 	case M_NONE:
 		/* the answer to a login the capture missed: the session id and a job */

@@ -254,20 +254,6 @@ static int valid_id(const struct msg *m, int i)
 	return ty == MT_JSON_NUMBER || ty == MT_JSON_STRING;
 }
 
-static uint64_t id_hash(const struct msg *m, int i)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-	const uint8_t *p = m->s + m->t[i].start;
-
-	h ^= m->t[i].type;
-	h *= 0x100000001b3ULL;
-	for (uint32_t k = 0; k < m->t[i].len; k++) {
-		h ^= p[k];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static int id_len(const struct msg *m, int i)
 {
 	return m->t[i].len > MT_DIALECT_ID_TEXT ? MT_DIALECT_ID_TEXT : (int)m->t[i].len;
@@ -614,7 +600,7 @@ static int grin_message(struct ctx *c, const struct msg *m, int dir, enum method
 			return 0;
 		if (!ok && !err)
 			return 0;
-		req = pend_take(st, id_hash(m, iid));
+		req = pend_take(st, mt_json_tok_hash(m->s, m->t + iid));
 		if (req != meth)
 			return 0; /* not the answer to a request we saw */
 		st->grammar = 1;
@@ -674,7 +660,7 @@ static int grin_message(struct ctx *c, const struct msg *m, int dir, enum method
 		if (meth == G_LOGIN ? !grin_login(m, ip) : meth == G_SUBMIT ? !grin_submit(m, ip) : !absent(m, ip))
 			return 0;
 		st->grammar = 1;
-		pend_add(st, id_hash(m, iid), (uint8_t)meth);
+		pend_add(st, mt_json_tok_hash(m->s, m->t + iid), (uint8_t)meth);
 		if (meth == G_LOGIN && !st->login.used)
 			st->login = m->at;
 		if (meth == G_SUBMIT && take_dialect(st, D_GRIN)) {
@@ -714,7 +700,7 @@ static int beam_message(struct ctx *c, const struct msg *m, int dir, enum method
 		if ((c->fv->dir_certain && dir != 0) || !is_name(m, get(m, 0, "api_key"), 256))
 			return 0;
 		st->grammar = 1;
-		pend_add(st, id_hash(m, iid), (uint8_t)meth);
+		pend_add(st, mt_json_tok_hash(m->s, m->t + iid), (uint8_t)meth);
 		if (!st->login.used)
 			st->login = m->at;
 		return 1;
@@ -724,7 +710,7 @@ static int beam_message(struct ctx *c, const struct msg *m, int dir, enum method
 		    !take_dialect(st, D_BEAM))
 			return 0;
 		st->grammar = 1;
-		pend_add(st, id_hash(m, iid), (uint8_t)meth);
+		pend_add(st, mt_json_tok_hash(m->s, m->t + iid), (uint8_t)meth);
 		note_share(c);
 		raise_conf(c, CONF_PROBE, "beam-stratum: solution request (id %.*s)", id_len(m, iid), id_text(m, iid));
 		return 1;
@@ -748,7 +734,7 @@ static int beam_message(struct ctx *c, const struct msg *m, int dir, enum method
 		if ((c->fv->dir_certain && dir != 1) || type_at(m, ic) != MT_JSON_NUMBER ||
 		    mt_json_i64(m->s, &m->t[ic], &code) != 0 || !is_str(m, get(m, 0, "description")))
 			return 0;
-		req = pend_take(st, id_hash(m, iid));
+		req = pend_take(st, mt_json_tok_hash(m->s, m->t + iid));
 		if (req == B_LOGIN && take_dialect(st, D_BEAM)) {
 			st->grammar = 1;
 			if (code == 0) {
@@ -813,7 +799,7 @@ static int iron_message(struct ctx *c, const struct msg *m, int dir, enum method
 		    !is_hex_n(m, get(m, ib, "randomness"), 1, 64) || !take_dialect(st, D_IRONFISH))
 			return 0;
 		st->grammar = 1;
-		pend_add(st, id_hash(m, iid), (uint8_t)meth);
+		pend_add(st, mt_json_tok_hash(m->s, m->t + iid), (uint8_t)meth);
 		note_share(c);
 		raise_conf(c, CONF_PROBE, "ironfish-stratum: mining.submit request (id %.*s)", id_len(m, iid),
 			   id_text(m, iid));
@@ -863,7 +849,7 @@ static int iron_message(struct ctx *c, const struct msg *m, int dir, enum method
 		    (type_at(m, ir) != MT_JSON_TRUE && type_at(m, ir) != MT_JSON_FALSE))
 			return 0;
 		st->grammar = 1;
-		if (pend_take(st, id_hash(m, isub)) != I_SUBMIT)
+		if (pend_take(st, mt_json_tok_hash(m->s, m->t + isub)) != I_SUBMIT)
 			return 1;
 		if (type_at(m, ir) == MT_JSON_TRUE) {
 			if (st->accepted < UINT64_MAX)

@@ -186,20 +186,6 @@ static int children(const struct msg *m, int a, int *out, int max)
 	return k;
 }
 
-static uint64_t id_hash(const struct msg *m, int i)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-	const uint8_t *p = m->s + m->t[i].start;
-
-	h ^= m->t[i].type;
-	h *= 0x100000001b3ULL;
-	for (uint32_t k = 0; k < m->t[i].len; k++) {
-		h ^= p[k];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static int id_text_len(const struct msg *m, int i)
 {
 	return m->t[i].len > 32 ? 32 : (int)m->t[i].len;
@@ -397,7 +383,7 @@ static void on_request(struct ctx *c, const struct msg *m, int dir, enum method 
 		return;
 	st->grammar = 1;
 	if (valid_id(m, iid))
-		pend_add(st, id_hash(m, iid), (uint8_t)meth);
+		pend_add(st, mt_json_tok_hash(m->s, m->t + iid), (uint8_t)meth);
 	else if (meth == M_GETWORK)
 		pend_add(st, 0, (uint8_t)meth); /* its answer is matched by shape */
 	if (iid >= 0)
@@ -471,7 +457,7 @@ static void on_reply(struct ctx *c, const struct msg *m, int dir, int iid, int i
 		return;
 	if (!err && work_shape(m, ir, el)) {
 		/* pools answer eth_getWork with any id (often 0) and push work the same way */
-		meth = valid_id(m, iid) ? pend_take(st, 1, id_hash(m, iid), M_GETWORK) : M_NONE;
+		meth = valid_id(m, iid) ? pend_take(st, 1, mt_json_tok_hash(m->s, m->t + iid), M_GETWORK) : M_NONE;
 		if (meth == M_NONE)
 			meth = pend_take(st, 0, 0, M_GETWORK);
 		st->grammar = 1;
@@ -486,7 +472,7 @@ static void on_reply(struct ctx *c, const struct msg *m, int dir, int iid, int i
 	}
 	if (!valid_id(m, iid))
 		return;
-	meth = pend_take(st, 1, id_hash(m, iid), M_NONE);
+	meth = pend_take(st, 1, mt_json_tok_hash(m->s, m->t + iid), M_NONE);
 	if (meth == M_NONE || meth == M_GETWORK)
 		return;
 	if (!(is_bool(m, ir) || (err && (ir < 0 || rt == MT_JSON_NULL))))

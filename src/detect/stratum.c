@@ -322,20 +322,6 @@ static int children(const struct msg *m, int a, int *out, int max)
 	return k;
 }
 
-static uint64_t id_hash(const struct msg *m, int i)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-	const uint8_t *p = m->s + m->t[i].start;
-
-	h ^= m->t[i].type;
-	h *= 0x100000001b3ULL;
-	for (uint32_t k = 0; k < m->t[i].len; k++) {
-		h ^= p[k];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* The id as printed in evidence text: raw, cut. */
 static int id_text_len(const struct msg *m, int i)
 {
@@ -1001,7 +987,7 @@ static void on_request(struct ctx *c, const struct msg *m, int dir, enum method 
 		return;
 	st->stratum_seen = 1;
 	if (type_at(m, iid) != MT_JSON_NULL)
-		pend_add(st, id_hash(m, iid), (uint8_t)meth, dir);
+		pend_add(st, mt_json_tok_hash(m->s, m->t + iid), (uint8_t)meth, dir);
 	if (meth == M_HELLO) {
 		int ia = mt_json_get(m->s, m->t, m->n, ip, "agent");
 		int ih = mt_json_get(m->s, m->t, m->n, ip, "host");
@@ -1076,7 +1062,7 @@ static void on_push(struct ctx *c, const struct msg *m, int dir, enum method met
 	if (c->fv->dir_certain && dir != 1)
 		return;
 	if (meth == M_GET_VERSION && (type_at(m, iid) == MT_JSON_NUMBER || type_at(m, iid) == MT_JSON_STRING))
-		pend_add(st, id_hash(m, iid), (uint8_t)meth, dir); /* the miner's answer names its software */
+		pend_add(st, mt_json_tok_hash(m->s, m->t + iid), (uint8_t)meth, dir); /* the miner's answer names its software */
 	if (ip < 0 && (meth == M_GET_VERSION || meth == M_RECONNECT)) {
 		st->stratum_seen = 1;
 		return;
@@ -1334,7 +1320,7 @@ static void on_reply(struct ctx *c, const struct msg *m, int dir, int iid, int i
 
 	if (type_at(m, iid) != MT_JSON_NUMBER && type_at(m, iid) != MT_JSON_STRING)
 		return; /* id null: an unsolicited error, nothing to pair */
-	meth = pend_take(st, id_hash(m, iid), dir);
+	meth = pend_take(st, mt_json_tok_hash(m->s, m->t + iid), dir);
 	if (meth == M_NONE)
 		return;
 	ef = error_form(m, ie, st->es2, &code);

@@ -603,3 +603,17 @@ int mt_json_double(const uint8_t *s, const mt_json_tok *t, double *v)
 		*v = d;
 	return 0;
 }
+
+uint64_t mt_json_tok_hash(const uint8_t *s, const mt_json_tok *t)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	const uint8_t *p = s + t->start;
+
+	h ^= t->type;
+	h *= 0x100000001b3ULL;
+	for (uint32_t k = 0; k < t->len; k++) {
+		h ^= p[k];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

@@ -72,6 +72,9 @@ int mt_json_i64(const uint8_t *s, const mt_json_tok *t, int64_t *v);
 int mt_json_u64(const uint8_t *s, const mt_json_tok *t, uint64_t *v);
 int mt_json_double(const uint8_t *s, const mt_json_tok *t, double *v);
 
+/* FNV-1a of a token's type and raw text: equal for equal JSON-RPC ids (1 and "1" differ). */
+uint64_t mt_json_tok_hash(const uint8_t *s, const mt_json_tok *t);
+
 /* A hex digit's value (either case), or -1: \u escapes and the hex strings of the protocols. */
 static inline int mt_json_hexval(uint8_t c)
 {
