@@ -130,4 +130,18 @@ static inline int h_end(harness *h)
 	return h_call(h, 0, NULL, 0, 1);
 }
 
+/* A scripted session: one message per line, each from one side. */
+struct msgline {
+	int dir;
+	const char *text;
+};
+
+/* Feeds the first n messages of a session whole; the detector's last answer. */
+static inline int h_run(harness *h, const struct msgline *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h_feed_str(h, s[i].dir, s[i].text);
+	return h->ans;
+}
+
 #endif

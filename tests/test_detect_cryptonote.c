@@ -35,10 +35,6 @@ static int conf_is(const harness *h, double want)
 
 /* ---- sessions -------------------------------------------------------------- */
 
-struct msgline {
-	int dir;
-	const char *text;
-};
 
 #define C2S 0
 #define S2C 1
@@ -147,13 +143,6 @@ static void ck_same_evidence(const mt_evidence *a, const mt_evidence *b)
 	ck_assert_uint_eq(a->jobs, b->jobs);
 }
 
-static int run_session(harness *h, const struct msgline *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h_feed_str(h, s[i].dir, s[i].text);
-	return h->ans;
-}
-
 START_TEST(test_interface)
 {
 	ck_assert_uint_eq(DET.api_version, MT_DETECTOR_API_VERSION);
@@ -207,8 +196,8 @@ START_TEST(test_permuted)
 
 	h_init(&a, 0, 1);
 	h_init(&b, 0, 1);
-	ck_assert_int_eq(run_session(&a, xmrig_session, NMSG(xmrig_session)), MT_DETECTED);
-	ck_assert_int_eq(run_session(&b, xmrig_permuted, NMSG(xmrig_permuted)), MT_DETECTED);
+	ck_assert_int_eq(h_run(&a, xmrig_session, NMSG(xmrig_session)), MT_DETECTED);
+	ck_assert_int_eq(h_run(&b, xmrig_permuted, NMSG(xmrig_permuted)), MT_DETECTED);
 	check_xmrig_evidence(&b.ev);
 	ck_same_evidence(&a.ev, &b.ev);
 	h_free(&a);
@@ -236,7 +225,7 @@ START_TEST(test_pipelined)
 		}
 	}
 	h_init(&a, 0, 1);
-	run_session(&a, xmrig_session, NMSG(xmrig_session));
+	h_run(&a, xmrig_session, NMSG(xmrig_session));
 	/* every request in one segment (held: nothing written), then every reply and push in one */
 	h_init(&h, 0, 1);
 	ck_assert_int_eq(h_feed(&h, C2S, c2s, nc), MT_UNDECIDED);
@@ -254,7 +243,7 @@ START_TEST(test_every_split)
 	harness ref;
 
 	h_init(&ref, 0, 1);
-	run_session(&ref, xmrig_session, NMSG(xmrig_session));
+	h_run(&ref, xmrig_session, NMSG(xmrig_session));
 	for (size_t m = 0; m < NMSG(xmrig_session); m++) {
 		size_t n = strlen(xmrig_session[m].text);
 
@@ -286,7 +275,7 @@ START_TEST(test_byte_by_byte)
 	harness ref, h;
 
 	h_init(&ref, 0, 1);
-	run_session(&ref, xmrig_session, NMSG(xmrig_session));
+	h_run(&ref, xmrig_session, NMSG(xmrig_session));
 	h_init(&h, 0, 1);
 	for (size_t i = 0; i < NMSG(xmrig_session); i++) {
 		const char *t = xmrig_session[i].text;
@@ -576,7 +565,7 @@ START_TEST(test_self_select)
 	ck_assert_str_eq(h.ev.coin, "XMR");
 	ck_assert_str_eq(h.ev.wallet, WALLET); /* the miner's, not the pool's */
 	ck_assert(h.ev.difficulty == 20000.0);
-	ck_assert_int_eq(run_session(&h, ss_session + 2, NMSG(ss_session) - 2), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, ss_session + 2, NMSG(ss_session) - 2), MT_DETECTED);
 	ck_assert(conf_is(&h, 0.98));
 	ck_assert_str_eq(h.ev.evidence, "cryptonote: job push after an answered request (self-select)");
 	ck_assert_uint_eq(h.ev.jobs, 2);

@@ -31,10 +31,6 @@ static void h_init(harness *h, int midstream, int dir_certain)
 	h->ev_only_when_detected = 1; /* evidence is written only in calls that answer DETECTED */
 }
 
-struct msgline {
-	int dir;
-	const char *text;
-};
 
 #define POW42 "[13,110,207,304,401,498,595,692,789,886,983,1080,1177,1274,1371,1468,1565,1662,1759,1856,1953," \
 	"2050,2147,2244,2341,2438,2535,2632,2729,2826,2923,3020,3117,3214,3311,3408,3505,3602,3699,3796,3893,3990]"
@@ -82,13 +78,6 @@ static const struct msgline iron[] = {
 	{ S2C, "{\"id\":4,\"method\":\"mining.submitted\",\"body\":{\"id\":2,\"result\":false,\"message\":\"invalid leading xnonce in randomness\"}}\n" },
 };
 
-static int run_session(harness *h, const struct msgline *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h_feed_str(h, s[i].dir, s[i].text);
-	return h->ans;
-}
-
 START_TEST(test_interface)
 {
 	ck_assert_uint_eq(mt_detect_dialects.api_version, MT_DETECTOR_API_VERSION);
@@ -109,7 +98,7 @@ START_TEST(test_grin_session)
 	h_init(&h, 0, 1);
 	ck_assert_int_eq(h_feed_str(&h, C2S, grin[0].text), MT_UNDECIDED); /* a login alone never decides */
 	ck_assert_int_eq(h_feed_str(&h, S2C, grin[1].text), MT_UNDECIDED); /* nor answered: JSON-RPC APIs have logins */
-	ck_assert_int_eq(run_session(&h, grin + 2, 2), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, grin + 2, 2), MT_DETECTED);
 	ck_assert_str_eq(h.ev.protocol, "grin-stratum");
 	ck_assert(NEAR(h.ev.confidence, 0.98)); /* a job answered to getjobtemplate, after the login's answer */
 	ck_assert_str_eq(h.ev.evidence, "grin-stratum: getjobtemplate request answered with a job (id 1)");
@@ -118,7 +107,7 @@ START_TEST(test_grin_session)
 	ck_assert_str_eq(h.ev.agent, "lolMiner 1.70");
 	ck_assert_str_eq(h.ev.algo, ""); /* no share yet: the graph size is unknown */
 	ck_assert_uint_eq(h.ev.jobs, 1);
-	ck_assert_int_eq(run_session(&h, grin + 4, NMSG(grin) - 4), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, grin + 4, NMSG(grin) - 4), MT_DETECTED);
 	ck_assert_str_eq(h.ev.algo, "cuckatoo32");
 	ck_assert_str_eq(h.ev.coin, ""); /* MWC speaks the same protocol */
 	ck_assert_uint_eq(h.ev.jobs, 2);
@@ -159,7 +148,7 @@ START_TEST(test_beam_session)
 	ck_assert_str_eq(h.ev.algo, "beamhash");
 	ck_assert_str_eq(h.ev.wallet, BEAMKEY);
 	ck_assert_str_eq(h.ev.worker, "rig1");
-	ck_assert_int_eq(run_session(&h, beam + 2, NMSG(beam) - 2), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, beam + 2, NMSG(beam) - 2), MT_DETECTED);
 	ck_assert(NEAR(h.ev.confidence, 0.98));
 	ck_assert_uint_eq(h.ev.jobs, 1);
 	ck_assert_uint_eq(h.ev.shares, 2);
@@ -198,7 +187,7 @@ START_TEST(test_ironfish_session)
 	ck_assert_str_eq(h.ev.wallet, IRONADDR);
 	ck_assert_str_eq(h.ev.worker, "rig1");
 	ck_assert_str_eq(h.ev.agent, "ironfish-miner/1.0");
-	ck_assert_int_eq(run_session(&h, iron + 2, NMSG(iron) - 2), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, iron + 2, NMSG(iron) - 2), MT_DETECTED);
 	ck_assert(NEAR(h.ev.confidence, 0.98));
 	ck_assert_str_eq(h.ev.evidence, "ironfish-stratum: mining.notify push after an answered request");
 	ck_assert_str_eq(h.ev.target, IRONTGT);
@@ -225,13 +214,13 @@ static void truncations(const struct msgline *s, size_t n)
 		harness base;
 
 		h_init(&base, 0, 1);
-		run_session(&base, s, i);
+		h_run(&base, s, i);
 		h_end(&base);
 		for (size_t k = 0; k < len; k++) {
 			harness h;
 
 			h_init(&h, 0, 1);
-			run_session(&h, s, i);
+			h_run(&h, s, i);
 			h_feed(&h, s[i].dir, s[i].text, k);
 			h_end(&h);
 			ck_assert_int_eq(h.ans, base.ans);
@@ -267,7 +256,7 @@ START_TEST(test_byte_by_byte)
 
 		h_init(&a, 0, 1);
 		h_init(&b, 0, 1);
-		run_session(&a, sessions[s], counts[s]);
+		h_run(&a, sessions[s], counts[s]);
 		for (size_t i = 0; i < counts[s]; i++)
 			for (const char *p = sessions[s][i].text; *p; p++)
 				h_feed(&b, sessions[s][i].dir, p, 1);
@@ -289,7 +278,7 @@ static void silent(const struct msgline *s, size_t n)
 	harness h;
 
 	h_init(&h, 0, 1);
-	run_session(&h, s, n);
+	h_run(&h, s, n);
 	ck_assert_int_ne(h.ans, MT_DETECTED);
 	h_end(&h);
 	ck_assert_int_ne(h.ans, MT_DETECTED);

@@ -33,10 +33,6 @@ static void h_init(harness *h, int midstream, int dir_certain)
 #define NMSG(a) (sizeof(a) / sizeof((a)[0]))
 #define NEAR(x, v) ((x) > (v) - 0.001 && (x) < (v) + 0.001)
 
-struct msgline {
-	int dir;
-	const char *text;
-};
 
 #define WALLET "0x9c99d212f7e5daa18ab50810e0fd255d1f04303b"
 #define HDR1 "0x415559c31768833f25b6dbfbb39be72e71375e14a3a711e589696850bc9431ec"
@@ -103,13 +99,6 @@ static void ck_same_evidence(const mt_evidence *a, const mt_evidence *b)
 	ck_assert_uint_eq(a->jobs, b->jobs);
 }
 
-static int run_session(harness *h, const struct msgline *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h_feed_str(h, s[i].dir, s[i].text);
-	return h->ans;
-}
-
 START_TEST(test_interface)
 {
 	ck_assert_uint_eq(mt_detect_ethproxy.api_version, MT_DETECTOR_API_VERSION);
@@ -149,7 +138,7 @@ START_TEST(test_every_split)
 	harness ref;
 
 	h_init(&ref, 0, 1);
-	run_session(&ref, session, NMSG(session));
+	h_run(&ref, session, NMSG(session));
 	for (size_t m = 0; m < NMSG(session); m++) {
 		size_t n = strlen(session[m].text);
 
@@ -584,7 +573,7 @@ START_TEST(test_evidence_not_kept)
 	harness ref, h;
 
 	h_init(&ref, 0, 1);
-	run_session(&ref, session, 3);
+	h_run(&ref, session, 3);
 	/*
 	 * The engine keeps what a waiting detector wrote only while no other
 	 * waiting detector holds the flow's evidence; otherwise each call gets a

@@ -20,10 +20,6 @@ static void h_init(harness *h, int midstream, int dir_certain)
 
 /* ---- sessions -------------------------------------------------------------- */
 
-struct msgline {
-	int dir;
-	const char *text;
-};
 
 #define C2S 0
 #define S2C 1
@@ -118,13 +114,6 @@ static void ck_same_evidence(const mt_evidence *a, const mt_evidence *b)
 	ck_assert_uint_eq(a->shares_accepted, b->shares_accepted);
 	ck_assert_uint_eq(a->shares_rejected, b->shares_rejected);
 	ck_assert_uint_eq(a->jobs, b->jobs);
-}
-
-static int run_session(harness *h, const struct msgline *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h_feed_str(h, s[i].dir, s[i].text);
-	return h->ans;
 }
 
 START_TEST(test_interface)
@@ -238,8 +227,8 @@ START_TEST(test_btc_permuted)
 
 	h_init(&a, 0, 1);
 	h_init(&b, 0, 1);
-	ck_assert_int_eq(run_session(&a, btc_session, NMSG(btc_session)), MT_DETECTED);
-	ck_assert_int_eq(run_session(&b, btc_session_permuted, NMSG(btc_session_permuted)), MT_DETECTED);
+	ck_assert_int_eq(h_run(&a, btc_session, NMSG(btc_session)), MT_DETECTED);
+	ck_assert_int_eq(h_run(&b, btc_session_permuted, NMSG(btc_session_permuted)), MT_DETECTED);
 	check_btc_evidence(&b.ev);
 	ck_same_evidence(&a.ev, &b.ev);
 	h_free(&a);
@@ -265,7 +254,7 @@ START_TEST(test_pipelined)
 		}
 	}
 	h_init(&a, 0, 1);
-	run_session(&a, btc_session, NMSG(btc_session));
+	h_run(&a, btc_session, NMSG(btc_session));
 	/* every request in one segment, then every reply and push in one */
 	h_init(&h, 0, 1);
 	ck_assert_int_eq(h_feed(&h, C2S, c2s, nc), MT_UNDECIDED);
@@ -282,7 +271,7 @@ START_TEST(test_every_split)
 	harness ref;
 
 	h_init(&ref, 0, 1);
-	run_session(&ref, btc_session, NMSG(btc_session));
+	h_run(&ref, btc_session, NMSG(btc_session));
 	for (size_t m = 0; m < NMSG(btc_session); m++) {
 		size_t n = strlen(btc_session[m].text);
 
@@ -314,7 +303,7 @@ START_TEST(test_byte_by_byte)
 	harness ref, h;
 
 	h_init(&ref, 0, 1);
-	run_session(&ref, btc_session, NMSG(btc_session));
+	h_run(&ref, btc_session, NMSG(btc_session));
 	h_init(&h, 0, 1);
 	for (size_t i = 0; i < NMSG(btc_session); i++) {
 		const char *t = btc_session[i].text;
@@ -549,7 +538,7 @@ START_TEST(test_zcash_session)
 	h_init(&h, 0, 1);
 	ck_assert_int_eq(h_feed_str(&h, C2S, zec_session[0].text), MT_UNDECIDED);
 	ck_assert_str_eq(h.ev.coin, ""); /* the 4-param subscribe alone names no coin */
-	ck_assert_int_eq(run_session(&h, zec_session + 1, NMSG(zec_session) - 1), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, zec_session + 1, NMSG(zec_session) - 1), MT_DETECTED);
 	ck_assert_str_eq(h.ev.coin, "ZEC"); /* ZIP 301 job and target shapes */
 	ck_assert_str_eq(h.ev.algo, "equihash");
 	ck_assert_str_eq(h.ev.protocol, "stratum");
@@ -1308,10 +1297,10 @@ START_TEST(test_kawpow_session)
 	harness h;
 
 	h_init(&h, 0, 1);
-	ck_assert_int_eq(run_session(&h, kawpow_session, 5), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, kawpow_session, 5), MT_DETECTED);
 	ck_assert_str_eq(h.ev.coin, ""); /* a 256-bit set_target alone is not Zcash's */
 	ck_assert_str_eq(h.ev.algo, "");
-	ck_assert_int_eq(run_session(&h, kawpow_session + 5, NMSG(kawpow_session) - 5), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, kawpow_session + 5, NMSG(kawpow_session) - 5), MT_DETECTED);
 	ck_assert_str_eq(h.ev.protocol, "stratum");
 	ck_assert_str_eq(h.ev.coin, "RVN");
 	ck_assert_str_eq(h.ev.algo, "kawpow");
@@ -1350,7 +1339,7 @@ START_TEST(test_es2_session)
 	ck_assert_int_eq(h_feed_str(&h, S2C, es2_session[1].text), MT_DETECTED);
 	ck_assert(h.ev.confidence > 0.89 && h.ev.confidence < 0.91);
 	ck_assert_str_eq(h.ev.evidence, "stratum: mining.hello request answered (id 0) (EthereumStratum/2.0.0)");
-	ck_assert_int_eq(run_session(&h, es2_session + 2, NMSG(es2_session) - 2), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, es2_session + 2, NMSG(es2_session) - 2), MT_DETECTED);
 	ck_assert_str_eq(h.ev.protocol, "ethereum-stratum");
 	ck_assert_str_eq(h.ev.algo, "ethash");
 	ck_assert_str_eq(h.ev.coin, "");
@@ -1392,7 +1381,7 @@ START_TEST(test_ergo_kaspa_sessions)
 	harness h;
 
 	h_init(&h, 0, 1);
-	ck_assert_int_eq(run_session(&h, ergo_session, NMSG(ergo_session)), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, ergo_session, NMSG(ergo_session)), MT_DETECTED);
 	ck_assert_str_eq(h.ev.coin, "ERG");
 	ck_assert_str_eq(h.ev.algo, "autolykos2");
 	ck_assert(h.ev.confidence > 0.97 && h.ev.confidence < 0.99);
@@ -1404,10 +1393,10 @@ START_TEST(test_ergo_kaspa_sessions)
 	h_free(&h);
 
 	h_init(&h, 0, 1);
-	ck_assert_int_eq(run_session(&h, kaspa_session, 2), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, kaspa_session, 2), MT_DETECTED);
 	ck_assert(h.ev.confidence > 0.89 && h.ev.confidence < 0.91); /* the bridge's [true, proto] answer */
 	ck_assert_str_eq(h.ev.protocol, "ethereum-stratum");
-	ck_assert_int_eq(run_session(&h, kaspa_session + 2, NMSG(kaspa_session) - 2), MT_DETECTED);
+	ck_assert_int_eq(h_run(&h, kaspa_session + 2, NMSG(kaspa_session) - 2), MT_DETECTED);
 	ck_assert_str_eq(h.ev.coin, "KAS");
 	ck_assert_str_eq(h.ev.algo, "kheavyhash");
 	ck_assert_str_eq(h.ev.wallet, KAS_ADDR);
@@ -1435,13 +1424,13 @@ static void dialect_truncations(const struct msgline *s, size_t n)
 		harness base;
 
 		h_init(&base, 0, 1);
-		run_session(&base, s, i);
+		h_run(&base, s, i);
 		h_end(&base);
 		for (size_t k = 0; k < len; k++) {
 			harness h;
 
 			h_init(&h, 0, 1);
-			run_session(&h, s, i);
+			h_run(&h, s, i);
 			h_feed(&h, s[i].dir, s[i].text, k);
 			h_end(&h);
 			ck_assert_int_eq(h.ans, base.ans);
